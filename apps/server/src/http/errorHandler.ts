@@ -7,10 +7,10 @@ const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query',
 function zodIssues(err: FastifyError): FieldIssue[] {
   const part = PART_NAMES[(err as { validationContext?: string }).validationContext ?? 'body'] ?? 'body';
   return (err.validation ?? []).map((v) => {
-    const params = v.params as { issue?: { path?: PropertyKey[]; message?: string } } | undefined;
-    const path = params?.issue?.path ?? [];
-    const field = path.length ? path.map(String).join('.') : part;
-    return { field, message: params?.issue?.message ?? v.message ?? 'invalid', in: part } as FieldIssue;
+    // instancePath is "/a/0/b" (zod issue path); an empty path means the whole part was wrong.
+    const path = (v.instancePath ?? '').split('/').filter(Boolean);
+    const field = path.length ? path.join('.') : part;
+    return { field, message: v.message ?? 'invalid', in: part } satisfies FieldIssue;
   });
 }
 

@@ -28,6 +28,8 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export interface FieldIssue {
   field: string;
   message: string;
+  /** Where the field lives: body, query, path or header. */
+  in?: string;
 }
 
 export class DomainError extends Error {

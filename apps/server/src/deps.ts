@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+import type { Clock } from './clock.ts';
+import type { Database } from './db/client.ts';
+import type { Env } from './env.ts';
+import type { JwtVerifier } from './http/auth/jwt.ts';
+import type { ApiKeyCache } from './modules/api-keys/authenticateApiKey.ts';
+
+/** Everything a use-case may depend on, passed explicitly (no globals, no service classes). */
+export interface Deps {
+  env: Env;
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+  jwt: JwtVerifier | null;
+  apiKeyCache: ApiKeyCache;
+}

@@ -1,0 +1,84 @@
+import { buildApp } from './app.ts';
+import { createClock } from './clock.ts';
+import { createDatabase } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import type { Deps } from './deps.ts';
+import { ConfigError, loadEnv } from './env.ts';
+import { createJwtVerifier } from './http/auth/jwt.ts';
+import { createLogger } from './http/logger.ts';
+import { createApiKeyCache } from './modules/api-keys/authenticateApiKey.ts';
+import { DEMO_ORGS, demoOrgKey, seedDemo } from './modules/demo/seedDemo.ts';
+
+/** Process entry: env -> db -> migrate -> (demo: emulator + seed) -> http. */
+async function main() {
+  let env: ReturnType<typeof loadEnv>;
+  try {
+    env = loadEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger(env.LOG_LEVEL);
+  const database = await createDatabase({
+    url: env.DATABASE_URL,
+    pgliteDataDir: env.PGLITE_DATA_DIR,
+    poolSize: env.DATABASE_POOL_SIZE,
+  });
+  const applied = await migrate(database);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+
+  const deps: Deps = {
+    env,
+    database,
+    clock: createClock(),
+    logger,
+    jwt: createJwtVerifier(env),
+    apiKeyCache: createApiKeyCache(),
+  };
+  if (env.demo) await seedDemo(deps);
+
+  const app = await buildApp(deps);
+  await app.listen({ host: env.HOST, port: env.PORT });
+
+  const lines = [
+    '',
+    `Tollgate is running${env.demo ? ' in demo mode' : ''} (${database.kind})`,
+    `  Dashboard        ${env.publicUrl}/`,
+    `  API              ${env.publicUrl}/v1`,
+    `  API docs         ${env.publicUrl}/docs   (OpenAPI: ${env.publicUrl}/openapi.json)`,
+    `  Health           ${env.publicUrl}/healthz  ${env.publicUrl}/readyz  ${env.publicUrl}/metrics`,
+  ];
+  if (env.demo) {
+    lines.push(
+      `  Dev sign-in      ${env.publicUrl}/dev/sign-in`,
+      `  Operator key     ${env.adminKey}`,
+      ...DEMO_ORGS.map((o) => `  ${`${o.name} key`.padEnd(16)} ${demoOrgKey(o.slug)}   (org ${o.id})`),
+    );
+  }
+  console.log(`${lines.join('\n')}\n`);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, env.SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
