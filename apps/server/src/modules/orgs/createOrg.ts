@@ -4,6 +4,7 @@ import { DomainError } from '../../http/errors.ts';
 import { newId } from '../../ids.ts';
 import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
 import { addMemberInTx, type MemberRef } from '../members/addMember.ts';
+import { resolveUser } from '../members/resolveUser.ts';
 import { presentOrg } from './presentOrg.ts';
 import { insertOrg } from './repo.ts';
 
@@ -17,6 +18,7 @@ export interface CreateOrgInput {
 /** Creates an org (and optionally its first owner) in one transaction scoped to the new org. */
 export async function createOrg(deps: Pick<Deps, 'database'>, audit: AuditContext, input: CreateOrgInput) {
   const id = newId('org');
+  const owner = input.owner ? await resolveUser(deps, input.owner) : null;
   try {
     return await withOrgTx(deps.database, id, async (tx) => {
       const org = await insertOrg(tx, {
@@ -25,7 +27,7 @@ export async function createOrg(deps: Pick<Deps, 'database'>, audit: AuditContex
         billingEmail: input.billingEmail ?? null,
         externalId: input.externalId ?? null,
       });
-      if (input.owner) await addMemberInTx(tx, audit, id, input.owner, 'owner');
+      if (owner) await addMemberInTx(tx, audit, id, owner, 'owner');
       const view = presentOrg(org);
       await recordAudit(tx, audit, { orgId: id, action: 'org.created', targetType: 'org', targetId: id, after: view });
       return view;

@@ -1,12 +1,13 @@
 import type { OrgRole } from '../../db/schema/index.ts';
 import type { Deps } from '../../deps.ts';
 import { withOrgTx } from '../../db/tx.ts';
-import { DomainError, notFound } from '../../http/errors.ts';
+import { DomainError } from '../../http/errors.ts';
 import { hashSessionToken } from '../../http/auth/secrets.ts';
 import { newId, randomToken } from '../../ids.ts';
 import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
 import { addMemberInTx, type MemberRef } from '../members/addMember.ts';
-import { findMembership, findUser, findUserByExternalId } from '../members/repo.ts';
+import { findMembership } from '../members/repo.ts';
+import { resolveUser } from '../members/resolveUser.ts';
 import { insertSession } from './repo.ts';
 
 export const LOGIN_LINK_TTL_MS = 5 * 60_000;
@@ -25,24 +26,23 @@ export async function createDashboardSession(
   const loginToken = randomToken(43);
   const now = deps.clock.now();
   const loginExpiresAt = new Date(now.getTime() + LOGIN_LINK_TTL_MS);
+  // Resolve (or create) the user first, as the system role: a not-yet-member is invisible to
+  // the tenant transaction. A link for an unknown user_id is a 404.
+  const user = await resolveUser(deps, ref);
   const session = await withOrgTx(deps.database, orgId, async (tx) => {
-    let user = 'userId' in ref ? await findUser(tx, ref.userId) : await findUserByExternalId(tx, ref.externalId);
-    let membership = user ? await findMembership(tx, orgId, user.id) : null;
+    let membership = await findMembership(tx, orgId, user.id);
     if (!membership) {
-      if (!role) {
-        if ('userId' in ref && !user) throw notFound('user');
+      if (!role)
         throw new DomainError('validation_failed', 'role: required when the user is not yet a member of the org', {
           issues: [{ field: 'role', message: 'required when the user is not yet a member of the org' }],
         });
-      }
-      const added = await addMemberInTx(tx, audit, orgId, user ? { userId: user.id } : ref, role);
-      user = await findUser(tx, added.user_id);
-      membership = await findMembership(tx, orgId, added.user_id);
+      await addMemberInTx(tx, audit, orgId, user, role);
+      membership = await findMembership(tx, orgId, user.id);
     }
     const row = await insertSession(tx, {
       id: newId('dashboardSession'),
       orgId,
-      userId: user!.id,
+      userId: user.id,
       loginTokenHash: hashSessionToken(deps.env.sessionSecret, loginToken),
       loginExpiresAt,
       csrfToken: randomToken(32),
@@ -52,7 +52,7 @@ export async function createDashboardSession(
       orgId,
       action: 'dashboard_session.created',
       targetType: 'user',
-      targetId: user!.id,
+      targetId: user.id,
       after: { session_id: row.id, role: membership!.role },
     });
     return row;
