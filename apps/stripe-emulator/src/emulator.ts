@@ -67,6 +67,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     app: buildApp(modules),
     settings: { retrySchedule: { ...DEFAULT_RETRY_SCHEDULE, ...options.retrySchedule } },
     apiVersion: options.apiVersion ?? PINNED_API_VERSION,
+    baseUrl: '',
     request: null as EventRequest | null,
     log: options.log ?? ((message, extra) => console.error('[stripe-emulator]', message, extra ?? '')),
     withRequest<T>(request: EventRequest | null, fn: () => T): T {
@@ -186,6 +187,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  ctx.baseUrl = `http://${host}:${port}`;
 
   // Global-clock jobs also become due as wall time passes (a demo left running an hour).
   const ticker = setInterval(() => {

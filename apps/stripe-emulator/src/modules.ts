@@ -5,6 +5,12 @@
 import type { EmulatorModule } from './core/module.ts';
 import { customersModule } from './resources/customers/customers.ts';
 import { taxIdsModule } from './resources/customers/tax-ids.ts';
+import { authenticationModule } from './resources/payments/authentication.ts';
+import { chargesModule } from './resources/payments/charges.ts';
+import { paymentIntentsModule } from './resources/payments/payment-intents.ts';
+import { paymentMethodsModule } from './resources/payments/payment-methods.ts';
+import { refundsModule } from './resources/payments/refunds.ts';
+import { setupIntentsModule } from './resources/payments/setup-intents.ts';
 import { eventsModule } from './resources/platform/events.ts';
 import { testClocksModule } from './resources/platform/test-clocks.ts';
 import { webhookEndpointsModule } from './resources/platform/webhook-endpoints.ts';
@@ -15,4 +21,10 @@ export const modules: EmulatorModule[] = [
   testClocksModule,
   customersModule,
   taxIdsModule,
+  paymentMethodsModule,
+  setupIntentsModule,
+  paymentIntentsModule,
+  chargesModule,
+  refundsModule,
+  authenticationModule,
 ];

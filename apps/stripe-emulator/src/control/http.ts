@@ -9,6 +9,7 @@ import type { ApiFaultSpec } from '../http/faults.ts';
 import { readBody } from '../http/server.ts';
 import type { WebhookFault } from '../webhooks/dispatcher.ts';
 import type { Controls, WebhookEndpointSpec } from './controls.ts';
+import { ControlReply } from './reply.ts';
 import type { EmulatorSnapshot } from './snapshot.ts';
 
 type Body = Record<string, unknown>;
@@ -77,6 +78,11 @@ function matchPattern(pattern: string, path: string): Record<string, string> | n
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
+  if (body instanceof ControlReply) {
+    res.writeHead(body.status, { 'Content-Length': Buffer.byteLength(body.body), ...body.headers });
+    res.end(body.body);
+    return;
+  }
   const text = JSON.stringify(body ?? null);
   res.writeHead(status, {
     'Content-Type': 'application/json',
@@ -92,7 +98,13 @@ export function createControlHandler(ctx: Emulator, controls: Controls) {
     const method = (req.method ?? 'GET').toUpperCase();
     try {
       const raw = method === 'GET' ? '' : await readBody(req);
-      const body = (raw ? JSON.parse(raw) : {}) as Body;
+      // JSON normally; HTML forms (the 3-D Secure page) post urlencoded. Query params are
+      // merged in so GET routes can take arguments too.
+      const isForm = (req.headers['content-type'] ?? '').includes('x-www-form-urlencoded');
+      const body: Body = {
+        ...Object.fromEntries(new URLSearchParams(query)),
+        ...((isForm ? Object.fromEntries(new URLSearchParams(raw)) : raw ? JSON.parse(raw) : {}) as Body),
+      };
       const builtIn = routes[`${method} ${path}`];
       if (builtIn) {
         json(res, 200, await builtIn(body, new URLSearchParams(query)));

@@ -63,6 +63,8 @@ export interface Emulator {
   webhooks: WebhookDispatcher;
   settings: Settings;
   apiVersion: string;
+  /** This emulator's own base URL (http://127.0.0.1:port), for URLs it hands out (3DS pages). */
+  baseUrl: string;
   /** The API request being handled (events default to it), null inside jobs. */
   request: EventRequest | null;
   withRequest<T>(request: EventRequest | null, fn: () => T): T;

@@ -18,6 +18,7 @@ import {
   paymentMethodDetached,
   resolvePaymentMethod,
 } from '../payments/payment-method-ops.ts';
+import { testClockDeleting } from '../platform/test-clocks.ts';
 import { addressParams, keepOr, mergeMetadata, shippingParams, toAddress, toShipping } from '../shared.ts';
 import { Customers } from './tables.ts';
 import { createTaxId, taxIdTypes } from './tax-ids.ts';
@@ -268,6 +269,13 @@ export const customersModule: EmulatorModule = {
         return paginate(req, rows, table);
       },
     );
+
+    app.on(testClockDeleting, (ctx, { clock }) => {
+      // Deleting a test clock deletes the customers living on it.
+      for (const customer of ctx.store.of(Customers).sorted((c) => c.test_clock === clock.id)) {
+        deleteCustomer(ctx, customer);
+      }
+    });
 
     app.on(paymentMethodDetached, (ctx, { paymentMethod, customer }) => {
       // A detached PaymentMethod can no longer be the customer's default.

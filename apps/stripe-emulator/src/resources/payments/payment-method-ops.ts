@@ -25,6 +25,7 @@ export interface CardDetails {
   exp_year?: number;
   billing_details?: Partial<Stripe.PaymentMethod.BillingDetails>;
   metadata?: Stripe.Metadata;
+  allow_redisplay?: Stripe.PaymentMethod.AllowRedisplay;
 }
 
 export function createCardPaymentMethod(ctx: Emulator, details: CardDetails): Stripe.PaymentMethod {
@@ -34,7 +35,7 @@ export function createCardPaymentMethod(ctx: Emulator, details: CardDetails): St
   const pm: Stripe.PaymentMethod = {
     id: table.newId(),
     object: 'payment_method',
-    allow_redisplay: 'unspecified',
+    allow_redisplay: details.allow_redisplay ?? 'unspecified',
     billing_details: {
       address: details.billing_details?.address ?? {
         city: null,
