@@ -13,13 +13,14 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     snapshot: { type: 'string' },
     webhook: { type: 'string', multiple: true },
+    verbose: { type: 'boolean', short: 'v' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 
 if (values.help) {
   console.log(
-    'usage: stripe-emulator [--port 12111] [--host 127.0.0.1] [--snapshot file.json] [--webhook url[,whsec_secret]]...',
+    'usage: stripe-emulator [--port 12111] [--host 127.0.0.1] [--snapshot file.json] [--webhook url[,whsec_secret]]... [--verbose]',
   );
   process.exit(0);
 }
@@ -28,6 +29,10 @@ const emulator = await startEmulator({
   port: Number(values.port),
   host: values.host,
   snapshotFile: values.snapshot,
+  onRequest: values.verbose
+    ? (e) =>
+        console.log(`${e.status} ${e.method} ${e.path} ${e.ms}ms ${e.requestId} ${decodeForLog(e.params)}`)
+    : undefined,
   webhookEndpoints: (values.webhook ?? []).map((spec) => {
     const [url, secret] = spec.split(',');
     return { url: url!, secret };
@@ -37,6 +42,14 @@ const emulator = await startEmulator({
 console.log(`stripe-emulator listening on ${emulator.url}`);
 for (const endpoint of emulator.ctx.store.of(WebhookEndpoints).values()) {
   console.log(`  webhook endpoint ${endpoint.url} (${endpoint.enabled_events.join(', ')})`);
+}
+
+function decodeForLog(params: string): string {
+  try {
+    return decodeURIComponent(params.replace(/\+/g, ' '));
+  } catch {
+    return params;
+  }
 }
 
 let stopping = false;

@@ -20,7 +20,7 @@ import { Scheduler } from './core/scheduler.ts';
 import { Store } from './core/store.ts';
 import { FaultList } from './http/faults.ts';
 import { IdempotencyCache } from './http/idempotency.ts';
-import { createListener } from './http/server.ts';
+import { createListener, type RequestLogEntry } from './http/server.ts';
 import { PINNED_API_VERSION } from './http/versions.ts';
 import { modules } from './modules.ts';
 import { DEFAULT_WEBHOOK_TIMING, WebhookDispatcher, WebhookEndpoints } from './webhooks/dispatcher.ts';
@@ -39,6 +39,8 @@ export interface EmulatorOptions {
   retrySchedule?: Partial<Emulator['settings']['retrySchedule']>;
   /** Webhook delivery timeout and retry delays (compress them in tests). */
   webhookTiming?: Partial<WebhookTiming>;
+  /** Called after every Stripe API response (method, path, status, params). */
+  onRequest?: (entry: RequestLogEntry) => void;
   /** Where internal errors are reported (default: stderr). */
   log?: (message: string, extra?: Record<string, unknown>) => void;
 }
@@ -180,7 +182,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   const server: Server = createServer(
     { keepAlive: true, keepAliveTimeout: 30_000 },
-    createListener({ ctx, idempotency, faults, control: createControlHandler(ctx, controls) }),
+    createListener({
+      ctx,
+      idempotency,
+      faults,
+      control: createControlHandler(ctx, controls),
+      onRequest: options.onRequest,
+    }),
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,6 +3,10 @@
  * hook listeners, which run in registration order).
  */
 import type { EmulatorModule } from './core/module.ts';
+import { couponsModule } from './resources/catalog/coupons.ts';
+import { pricesModule } from './resources/catalog/prices.ts';
+import { productsModule } from './resources/catalog/products.ts';
+import { promotionCodesModule } from './resources/catalog/promotion-codes.ts';
 import { customersModule } from './resources/customers/customers.ts';
 import { taxIdsModule } from './resources/customers/tax-ids.ts';
 import { authenticationModule } from './resources/payments/authentication.ts';
@@ -21,6 +25,10 @@ export const modules: EmulatorModule[] = [
   testClocksModule,
   customersModule,
   taxIdsModule,
+  productsModule,
+  pricesModule,
+  couponsModule,
+  promotionCodesModule,
   paymentMethodsModule,
   setupIntentsModule,
   paymentIntentsModule,

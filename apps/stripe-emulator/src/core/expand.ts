@@ -51,6 +51,8 @@ function expandAt(ctx: Emulator, value: unknown, segments: string[], index: numb
     else return value;
   } else if (typeof current === 'string') {
     current = resolveId(ctx, current, currentPath);
+  } else if (typeof current !== 'object') {
+    throw cannotExpand(currentPath);
   } else if (Array.isArray(current)) {
     current = current.map((v) => (typeof v === 'string' ? resolveId(ctx, v, currentPath) : v));
   }

@@ -21,6 +21,12 @@ export interface ApiRequest<P = Record<string, unknown>> {
   /** Which kind of key authenticated the call. */
   keyKind: 'secret' | 'publishable';
   expand: string[];
+  /**
+   * The Stripe-Version header, or null when the caller sent none (curl, the Stripe CLI):
+   * such calls get the account's default version, which the emulator treats as older than
+   * the pinned one for the few parameters whose name changed (see `isBefore`).
+   */
+  apiVersion: string | null;
 }
 
 export type Handler<P> = (req: ApiRequest<P>) => unknown;

@@ -17,8 +17,20 @@ import type { IdempotencyCache } from './idempotency.ts';
 import type { ApiRequest } from './router.ts';
 import { checkApiVersion } from './versions.ts';
 
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  status: number;
+  requestId: string;
+  ms: number;
+  /** Form body (POST) or query string (GET/DELETE), for debugging clients. */
+  params: string;
+}
+
 export interface HttpDeps {
   ctx: Emulator;
+  /** Called after every API response (the CLI's --verbose). */
+  onRequest?: (entry: RequestLogEntry) => void;
   idempotency: IdempotencyCache;
   faults: FaultList;
   /** Handles `/_emulator/...`. */
@@ -69,7 +81,7 @@ function takeExpand(params: FormObject): string[] {
 export function createListener(deps: HttpDeps) {
   const { ctx, idempotency, faults } = deps;
 
-  return async function listener(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const listener = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
@@ -119,11 +131,11 @@ export function createListener(deps: HttpDeps) {
 
       const keyHeader = req.headers['idempotency-key'];
       if (method === 'POST' && typeof keyHeader === 'string' && keyHeader !== '') {
-        idempotencyKey = keyHeader;
         headers['Idempotency-Key'] = keyHeader;
+        // A conflict throws here, before this request owns the key (so it must not abandon it).
         const begun = idempotency.begin(keyHeader, `${method} ${path}\n${body}`, requestId);
+        if (begun.kind === 'new') idempotencyKey = keyHeader;
         if (begun.kind === 'replay') {
-          idempotencyKey = null; // nothing to complete
           if (fault && (await applyAfterFault(fault, res, headers))) return;
           send(res, begun.status, begun.body, {
             ...headers,
@@ -151,6 +163,7 @@ export function createListener(deps: HttpDeps) {
         eventRequest: { id: requestId, idempotency_key: idempotencyKey },
         keyKind,
         expand: expandPaths,
+        apiVersion: typeof version === 'string' && version !== '' ? version : null,
       };
       // From here on the request "started executing": its outcome is the idempotent result.
       saved = true;
@@ -191,6 +204,23 @@ export function createListener(deps: HttpDeps) {
         headers,
       );
     }
+  };
+  const onRequest = deps.onRequest;
+  if (!onRequest) return listener;
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = Date.now();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    await listener(req, res);
+    const url = req.url ?? '';
+    onRequest({
+      method: req.method ?? '',
+      path: url.split('?')[0] ?? url,
+      status: res.statusCode,
+      requestId: String(res.getHeader('request-id') ?? ''),
+      ms: Date.now() - started,
+      params: Buffer.concat(chunks).toString('utf8') || url.split('?')[1] || '',
+    });
   };
 }
 

@@ -151,3 +151,13 @@ export function checkApiVersion(header: string | undefined): StripeApiError | nu
   if (KNOWN_VERSIONS.has(header)) return null;
   return invalidRequest(`Invalid Stripe API version: ${header}`, undefined, 'invalid_api_version');
 }
+
+/**
+ * True when the request's version predates `date` (YYYY-MM-DD). Requests without a
+ * Stripe-Version header count as older: a real account's default version is whatever was
+ * current when it was created, and the CLI's fixtures still use pre-2025 parameter names.
+ */
+export function isBefore(requestVersion: string | null, date: string): boolean {
+  if (requestVersion === null) return true;
+  return requestVersion.slice(0, 10) < date;
+}
