@@ -83,7 +83,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
   });
   await app.register(fastifyRateLimit, {
     global: true,
-    keyGenerator: rateLimitKey,
+    keyGenerator: (request) => rateLimitKey(deps, request),
     max: (_request, key) =>
       key.startsWith('k:') ? deps.env.RATE_LIMIT_PER_KEY_PER_MINUTE : deps.env.RATE_LIMIT_PER_IP_PER_MINUTE,
     timeWindow: 60_000,

@@ -61,7 +61,9 @@ export const envSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   })
   .superRefine((env, ctx) => {
-    const demo = env.TOLLGATE_DEMO ?? env.NODE_ENV !== 'production';
+    // Runs even when fields above failed (`when` below), so production gaps are listed together
+    // with format errors; a field that failed to parse still holds its raw value here.
+    const demo = typeof env.TOLLGATE_DEMO === 'boolean' ? env.TOLLGATE_DEMO : env.NODE_ENV !== 'production';
     if (env.NODE_ENV !== 'production') return;
     const need = (key: keyof typeof env, why: string) => {
       if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required in production: ${why}` });
@@ -78,7 +80,7 @@ export const envSchema = z
       ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'the demo session secret is refused in production' });
     if (env.STRIPE_API_BASE)
       ctx.addIssue({ code: 'custom', path: ['STRIPE_API_BASE'], message: 'the emulator is refused in production' });
-  });
+  }, { when: () => true });
 
 type RawEnv = z.output<typeof envSchema>;
 export type Env = RawEnv & {

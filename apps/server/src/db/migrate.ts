@@ -78,6 +78,11 @@ export async function migrate(database: Database, migrations = loadMigrations())
 
 /** True when every committed migration is applied (used by /readyz). */
 export async function migrationsCurrent(database: Database, migrations = loadMigrations()): Promise<boolean> {
+  // A database that was never migrated has no ledger yet: that is "pending", not "unreachable".
+  const [ledger] = await database.query<{ exists: boolean }>(
+    "SELECT to_regclass('tollgate_migrations') IS NOT NULL AS exists",
+  );
+  if (!ledger?.exists) return false;
   const rows = await database.query<{ tag: string }>('SELECT tag FROM tollgate_migrations');
   const applied = new Set(rows.map((r) => r.tag));
   return migrations.every((m) => applied.has(m.tag));

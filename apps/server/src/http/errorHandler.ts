@@ -6,11 +6,16 @@ const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query',
 
 function zodIssues(err: FastifyError): FieldIssue[] {
   const part = PART_NAMES[(err as { validationContext?: string }).validationContext ?? 'body'] ?? 'body';
-  return (err.validation ?? []).map((v) => {
+  return (err.validation ?? []).flatMap((v) => {
     // instancePath is "/a/0/b" (zod issue path); an empty path means the whole part was wrong.
     const path = (v.instancePath ?? '').split('/').filter(Boolean);
+    // A stray field is named itself, not its parent object ("colour", not "body").
+    const keys =
+      v.keyword === 'unrecognized_keys' ? ((v.params as { keys?: unknown }).keys as string[] | undefined) : undefined;
+    if (keys?.length)
+      return keys.map((k) => ({ field: [...path, k].join('.'), message: v.message ?? 'unknown field', in: part }));
     const field = path.length ? path.join('.') : part;
-    return { field, message: v.message ?? 'invalid', in: part } satisfies FieldIssue;
+    return [{ field, message: v.message ?? 'invalid', in: part } satisfies FieldIssue];
   });
 }
 

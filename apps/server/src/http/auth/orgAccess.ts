@@ -48,9 +48,13 @@ async function roleIn(deps: Deps, p: Principal, orgId: string): Promise<OrgRole 
   }
   if (p.kind !== 'user') return null;
   if (p.claimOrg) {
-    // The session's org, or a JWT org claim naming this org by our id or the IdP's id.
+    // The session's org (exists: sessions cascade with it), or a JWT org claim naming this org by
+    // our id or the IdP's id — looked up even when it equals the path, since the IdP may name an
+    // org Tollgate does not have (which must be a 404, not an empty org).
     const claimed =
-      p.claimOrg.ref === orgId ? orgId : (await withSystemTx(deps.database, (tx) => findOrgByRef(tx, p.claimOrg!.ref)))?.id;
+      p.via === 'session'
+        ? p.claimOrg.ref
+        : (await withSystemTx(deps.database, (tx) => findOrgByRef(tx, p.claimOrg!.ref)))?.id;
     if (claimed === orgId) {
       if (p.claimOrg.role) return p.claimOrg.role;
     } else if (p.via === 'session') return null; // a session is bound to one org

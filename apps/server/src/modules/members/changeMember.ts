@@ -19,6 +19,13 @@ async function loadMember(tx: Tx, orgId: string, membershipId: string) {
   return m;
 }
 
+/**
+ * Lock order for every membership change: the org's owner rows (in id order), then the target.
+ * Locking the target first let two owners demoting each other deadlock — each held its own row
+ * and waited for the other's in countOwners — and Postgres failed one of them with a 500.
+ */
+const lockOwners = (tx: Tx, orgId: string) => countOwners(tx, orgId);
+
 async function guardOwnerChange(tx: Tx, orgId: string, currentRole: OrgRole, callerRole: OrgRole) {
   if (currentRole !== 'owner') return;
   if (callerRole !== 'owner') throw new DomainError('forbidden', 'only an owner can change an owner');
@@ -37,6 +44,7 @@ export async function changeMemberRole(
 ) {
   if (role === 'owner' && callerRole !== 'owner') throw new DomainError('forbidden', 'only an owner can make an owner');
   return withOrgTx(deps.database, orgId, async (tx) => {
+    await lockOwners(tx, orgId);
     const m = await loadMember(tx, orgId, membershipId);
     if (m.role !== role) await guardOwnerChange(tx, orgId, m.role, callerRole);
     const updated = (await setRole(tx, m.id, role))!;
@@ -61,6 +69,7 @@ export async function removeMember(
   callerRole: OrgRole,
 ) {
   return withOrgTx(deps.database, orgId, async (tx) => {
+    await lockOwners(tx, orgId);
     const m = await loadMember(tx, orgId, membershipId);
     await guardOwnerChange(tx, orgId, m.role, callerRole);
     await deleteMembership(tx, m.id);

@@ -38,7 +38,9 @@ export const countOwners = (tx: Tx, orgId: string) =>
     .select({ id: memberships.id })
     .from(memberships)
     .where(and(eq(memberships.orgId, orgId), eq(memberships.role, 'owner')))
-    // Locks the owner rows so two concurrent demotions cannot both see "another owner remains".
+    // Locks the owner rows so two concurrent demotions cannot both see "another owner remains";
+    // always in id order, so concurrent callers queue instead of deadlocking.
+    .orderBy(asc(memberships.id))
     .for('update')
     .then((r) => r.length);
 

@@ -1,4 +1,4 @@
-import { asc, eq, gt, ilike, or } from 'drizzle-orm';
+import { and, asc, eq, gt, ilike, or } from 'drizzle-orm';
 import type { Tx } from '../../db/client.ts';
 import { organizations } from '../../db/schema/index.ts';
 
@@ -26,11 +26,13 @@ export const listOrgRows = (tx: Tx, opts: { after?: string | undefined; limit: n
     .select()
     .from(organizations)
     .where(
-      opts.q
-        ? or(ilike(organizations.name, `%${opts.q.replace(/[%_\\]/g, '\\$&')}%`), eq(organizations.id, opts.q))
-        : opts.after
-          ? gt(organizations.id, opts.after)
+      // Search and cursor combine, so a search's later pages are reachable.
+      and(
+        opts.q
+          ? or(ilike(organizations.name, `%${opts.q.replace(/[%_\\]/g, '\\$&')}%`), eq(organizations.id, opts.q))
           : undefined,
+        opts.after ? gt(organizations.id, opts.after) : undefined,
+      ),
     )
     .orderBy(asc(organizations.id))
     .limit(opts.limit + 1);
