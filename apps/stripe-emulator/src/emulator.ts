@@ -15,7 +15,7 @@ import {
   type WebhookTiming,
 } from './core/context.ts';
 import { randomAlphanumeric } from './core/ids.ts';
-import { buildApp } from './core/module.ts';
+import { buildApp, type EmulatorModule } from './core/module.ts';
 import { Scheduler } from './core/scheduler.ts';
 import { Store } from './core/store.ts';
 import { FaultList } from './http/faults.ts';
@@ -39,6 +39,8 @@ export interface EmulatorOptions {
   retrySchedule?: Partial<Emulator['settings']['retrySchedule']>;
   /** Webhook delivery timeout and retry delays (compress them in tests). */
   webhookTiming?: Partial<WebhookTiming>;
+  /** Modules added after the built-in ones (tests, experiments). */
+  extraModules?: EmulatorModule[];
   /** Called after every Stripe API response (method, path, status, params). */
   onRequest?: (entry: RequestLogEntry) => void;
   /** Where internal errors are reported (default: stderr). */
@@ -66,7 +68,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     store,
     clock,
     scheduler: new Scheduler(),
-    app: buildApp(modules),
+    app: buildApp([...modules, ...(options.extraModules ?? [])]),
     settings: { retrySchedule: { ...DEFAULT_RETRY_SCHEDULE, ...options.retrySchedule } },
     apiVersion: options.apiVersion ?? PINNED_API_VERSION,
     baseUrl: '',
