@@ -27,7 +27,12 @@ export interface EventRow {
   type: EventType;
 }
 
-export const Events = defineTable<EventRow>({ object: 'event', prefix: 'evt' });
+/** The clock whose time stamped the event (for the 30-day listing window). */
+export interface EventMeta {
+  clock: string | null;
+}
+
+export const Events = defineTable<EventRow, EventMeta>({ object: 'event', prefix: 'evt' });
 
 /** Runs after every event is stored (before webhook delivery starts). */
 export const eventEmitted = defineHook<EventRow>('event.emitted');
@@ -63,7 +68,7 @@ export function emitEvent(ctx: Emulator, type: EventType, object: Row, opts: Emi
     event.data.previous_attributes = snapshot(opts.previousAttributes);
   }
   event.pending_webhooks = ctx.webhooks.matchingEndpoints(type).length;
-  ctx.store.of(Events).insert(event);
+  ctx.store.of(Events).insert(event, { clock });
   runHook(ctx, eventEmitted, event);
   ctx.webhooks.enqueue(event);
   return event;

@@ -29,11 +29,21 @@ export const eventsModule: EmulatorModule = {
           throw invalidRequest('You may only specify one of these parameters: type, types.', 'types');
         }
         const table = req.ctx.store.of(Events);
-        // Like Stripe, only the last 30 days (on the global clock) are listed.
-        const since = req.ctx.clock.now() - THIRTY_DAYS;
+        // Like Stripe, only the last 30 days are listed — measured on the event's own clock,
+        // so events stamped with a test clock's frozen time stay visible.
+        const since = new Map<string | null, number>();
+        const windowStart = (e: EventRow) => {
+          const clock = table.meta(e.id)?.clock ?? null;
+          let start = since.get(clock);
+          if (start === undefined) {
+            start = req.ctx.clock.now(clock) - THIRTY_DAYS;
+            since.set(clock, start);
+          }
+          return start;
+        };
         const rows = table.sorted(
           (e: EventRow) =>
-            e.created >= since &&
+            e.created >= windowStart(e) &&
             (!type || typeMatches(type, e.type)) &&
             (!types?.length || types.some((t) => typeMatches(t, e.type))) &&
             inRange(e.created, created) &&

@@ -20,7 +20,8 @@ function checkUrl(url: string): void {
 
 function checkEvents(events: string[], param: string): void {
   for (const [i, e] of events.entries()) {
-    if (!/^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$/.test(e)) {
+    // Stripe accepts '*' or exact event names (no `customer.*` families on endpoints).
+    if (!/^(\*|[a-z_]+(\.[a-z_]+)+)$/.test(e)) {
       throw invalidRequest(`Invalid ${param}[${i}]: ${e}`, `${param}[${i}]`);
     }
   }
