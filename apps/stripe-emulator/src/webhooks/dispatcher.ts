@@ -12,6 +12,7 @@ import { Events } from '../core/events.ts';
 import { randomAlphanumeric } from '../core/ids.ts';
 import { defineTable } from '../core/store.ts';
 import { signPayload } from './signature.ts';
+import { post } from './transport.ts';
 
 export const WebhookEndpoints = defineTable<Stripe.WebhookEndpoint, { secret: string }>({
   object: 'webhook_endpoint',
@@ -212,19 +213,7 @@ export class WebhookDispatcher {
     const attempt: DeliveryAttempt = { at: started, status: null, durationMs: 0 };
     delivery.attempts.push(attempt);
     try {
-      const response = await fetch(delivery.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json; charset=utf-8',
-          'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-          'stripe-signature': signPayload(body, secret),
-        },
-        body,
-        signal: AbortSignal.timeout(this.timing.timeoutMs),
-      });
-      attempt.status = response.status;
-      // Drain the body so the connection can be reused.
-      await response.arrayBuffer().catch(() => undefined);
+      attempt.status = await post(delivery.url, body, signPayload(body, secret), this.timing.timeoutMs);
     } catch (err) {
       attempt.error = err instanceof Error ? err.message : String(err);
     }
