@@ -1,0 +1,114 @@
+import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
+import { buildApp } from '../src/app.ts';
+import { createClock } from '../src/clock.ts';
+import type { Deps } from '../src/deps.ts';
+import { loadEnv } from '../src/env.ts';
+import { createJwtVerifier } from '../src/http/auth/jwt.ts';
+import { createLogger } from '../src/http/logger.ts';
+import type { App } from '../src/http/types.ts';
+import { createApiKeyCache } from '../src/modules/api-keys/authenticateApiKey.ts';
+import { createTestDatabase, type TestDatabase } from './testDatabase.ts';
+
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
+export const TEST_ADMIN_KEY = 'tg_sk_test_operator_key_0123456789abcdef';
+export const TEST_ISSUER = 'https://idp.test';
+export const TEST_AUDIENCE = 'tollgate-test';
+
+export interface TestApp {
+  app: App;
+  url: string;
+  deps: Deps;
+  db: TestDatabase;
+  /** Real HTTP against the listening app. */
+  request(method: string, path: string, opts?: RequestOpts): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface RequestOpts {
+  token?: string | undefined;
+  body?: unknown;
+  headers?: Record<string, string>;
+  cookie?: string;
+  /** Send `body` verbatim (for malformed JSON). */
+  raw?: string;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+/** Starts the real app on an ephemeral port over a fresh database (PGlite or Postgres per TEST_DB). */
+export async function startTestApp(envOverrides: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const env = loadEnv({
+    NODE_ENV: 'test',
+    TOLLGATE_DEMO: 'false',
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    TOLLGATE_ADMIN_KEY: TEST_ADMIN_KEY,
+    JWT_SECRET: TEST_JWT_SECRET,
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    ...envOverrides,
+  });
+  const deps: Deps = {
+    env,
+    database: db.database,
+    clock: createClock(),
+    logger: createLogger(env.LOG_LEVEL),
+    jwt: createJwtVerifier(env),
+    apiKeyCache: createApiKeyCache(),
+  };
+  const app = await buildApp(deps, { dashboardDir: '/nonexistent' });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  // Links minted by the server must point at this instance.
+  deps.env.publicUrl = url;
+
+  const request: TestApp['request'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.cookie) headers.cookie = opts.cookie;
+    let body: string | undefined;
+    if (opts.raw !== undefined) body = opts.raw;
+    else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(url + path, { method, headers, body, redirect: 'manual' });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {}
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  };
+
+  return {
+    app,
+    url,
+    deps,
+    db,
+    request,
+    async close() {
+      await app.close();
+      await db.dispose();
+    },
+  };
+}
+
+/** A user token as the host product's identity provider would issue it. */
+export async function mintJwt(
+  claims: Record<string, unknown>,
+  opts: { secret?: string; issuer?: string; audience?: string; expiresIn?: string | number } = {},
+) {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(opts.issuer ?? TEST_ISSUER)
+    .setAudience(opts.audience ?? TEST_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(opts.expiresIn ?? '10m')
+    .sign(new TextEncoder().encode(opts.secret ?? TEST_JWT_SECRET));
+}
