@@ -74,6 +74,7 @@ describe('webhook delivery', () => {
       1,
       (w) => (w.event.data.object as { email?: string }).email === 'retry@example.com',
     );
+    await t.emulator.control.waitForDeliveries();
     const log = t.emulator.control.deliveries({ eventId: delivery!.event.id });
     expect(log).toHaveLength(1);
     expect(log[0]!.status).toBe('succeeded');
