@@ -178,10 +178,11 @@ export class WebhookDispatcher {
     }
     // A "reorder" that happens to keep the order would make tests flaky: reverse instead.
     if (shuffled.length > 1 && shuffled.every((item, i) => item === batch[i])) shuffled.reverse();
-    for (const item of shuffled) {
+    // Staggered by a few ms so they also arrive in the shuffled order.
+    shuffled.forEach((item, i) => {
       item.delivery.status = 'pending';
-      this.later(0, () => this.attempt(item.delivery, item.body, item.secret, 0));
-    }
+      this.later(i * 5, () => this.attempt(item.delivery, item.body, item.secret, 0));
+    });
   }
 
   private later(ms: number, fn: () => Promise<void>): void {

@@ -21,7 +21,7 @@ import { type IntentCause, paymentIntentChanged } from './hooks.ts';
 import { newClientSecret, paymentNeedsAuthentication, threeDSecureAction } from './intent-common.ts';
 import { attachPaymentMethod, behaviourOf } from './payment-method-ops.ts';
 import type { IntentResult } from './setup-intent-ops.ts';
-import { Charges, type IntentOwner, PaymentIntents, PaymentMethods } from './tables.ts';
+import { type IntentOwner, PaymentIntents, PaymentMethods } from './tables.ts';
 
 export interface CreatePaymentIntentInput {
   amount: number;
@@ -50,7 +50,7 @@ export interface ConfirmOptions {
   error_on_requires_action?: boolean;
 }
 
-function save(
+export function savePaymentIntent(
   ctx: Emulator,
   next: Stripe.PaymentIntent,
   previousStatus: Stripe.PaymentIntent.Status | null,
@@ -191,7 +191,7 @@ export function confirmPaymentIntent(
     if (offSession || opts.error_on_requires_action) {
       return failPayment(ctx, base, current.status, pm, { code: 'authentication_required' }, 'confirm');
     }
-    const next = save(
+    const next = savePaymentIntent(
       ctx,
       {
         ...base,
@@ -231,7 +231,7 @@ function succeedPayment(
       pms.setMeta(pm.id, { ...pms.meta(pm.id)!, offSessionReady: true });
     }
   }
-  const next = save(
+  const next = savePaymentIntent(
     ctx,
     {
       ...base,
@@ -278,7 +278,7 @@ function failPayment(
     payment_method_type: 'card',
     type: 'card_error',
   } as Stripe.PaymentIntent.LastPaymentError;
-  const next = save(
+  const next = savePaymentIntent(
     ctx,
     {
       ...base,
@@ -336,7 +336,7 @@ export function authenticatePaymentIntent(
     }
     return succeedPayment(ctx, current, current.status, pm, true, 'authenticate').intent;
   }
-  const next = save(
+  const next = savePaymentIntent(
     ctx,
     {
       ...current,
@@ -357,85 +357,5 @@ export function authenticatePaymentIntent(
     'authenticate',
   );
   emitEvent(ctx, 'payment_intent.payment_failed', next);
-  return next;
-}
-
-export function capturePaymentIntent(
-  ctx: Emulator,
-  current: Stripe.PaymentIntent,
-  amountToCapture?: number,
-): Stripe.PaymentIntent {
-  if (current.status !== 'requires_capture') {
-    throw new StripeApiError({
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'payment_intent_unexpected_state',
-      message: `This PaymentIntent could not be captured because it has a status of ${current.status}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.`,
-      extra: { payment_intent: current },
-    });
-  }
-  const amount = amountToCapture ?? current.amount_capturable;
-  if (amount > current.amount_capturable || amount < 1) {
-    throw invalidRequest(
-      `The amount_to_capture (${amount}) must be positive and at most the amount capturable (${current.amount_capturable}).`,
-      'amount_to_capture',
-      'amount_too_large',
-    );
-  }
-  const charges = ctx.store.of(Charges);
-  const charge = charges.update(current.latest_charge as string, { captured: true, amount_captured: amount });
-  const next = save(
-    ctx,
-    { ...current, status: 'succeeded', amount_capturable: 0, amount_received: amount },
-    current.status,
-    'capture',
-  );
-  emitEvent(ctx, 'charge.captured', charge, { previousAttributes: { captured: false, amount_captured: 0 } });
-  emitEvent(ctx, 'payment_intent.succeeded', next);
-  return next;
-}
-
-const CANCELABLE = new Set([
-  'requires_payment_method',
-  'requires_capture',
-  'requires_confirmation',
-  'requires_action',
-  'processing',
-]);
-
-export function cancelPaymentIntent(
-  ctx: Emulator,
-  current: Stripe.PaymentIntent,
-  reason: Stripe.PaymentIntent.CancellationReason | null,
-): Stripe.PaymentIntent {
-  if (!CANCELABLE.has(current.status)) {
-    throw new StripeApiError({
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'payment_intent_unexpected_state',
-      message: `You cannot cancel this PaymentIntent because it has a status of ${current.status}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_confirmation, requires_action, processing.`,
-      extra: { payment_intent: current },
-    });
-  }
-  if (current.status === 'requires_capture' && typeof current.latest_charge === 'string') {
-    // Canceling an authorization releases the held funds: the charge shows as refunded.
-    const charges = ctx.store.of(Charges);
-    const old = charges.get(current.latest_charge);
-    if (old) charges.update(old.id, { refunded: true, amount_refunded: old.amount });
-  }
-  const next = save(
-    ctx,
-    {
-      ...current,
-      status: 'canceled',
-      canceled_at: nowFor(ctx, current),
-      cancellation_reason: reason,
-      amount_capturable: 0,
-      next_action: null,
-    },
-    current.status,
-    'cancel',
-  );
-  emitEvent(ctx, 'payment_intent.canceled', next);
   return next;
 }

@@ -12,12 +12,8 @@ import type { ApiRequest } from '../../http/router.ts';
 import { Customers } from '../customers/tables.ts';
 import { mergeMetadata } from '../shared.ts';
 import { checkClientSecret } from './intent-common.ts';
-import {
-  cancelPaymentIntent,
-  capturePaymentIntent,
-  confirmPaymentIntent,
-  createPaymentIntent,
-} from './payment-intent-ops.ts';
+import { cancelPaymentIntent, capturePaymentIntent } from './payment-intent-capture.ts';
+import { confirmPaymentIntent, createPaymentIntent } from './payment-intent-ops.ts';
 import { resolvePaymentMethod } from './payment-method-ops.ts';
 import {
   createPaymentMethodFromParams,
