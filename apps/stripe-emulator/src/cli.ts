@@ -30,8 +30,7 @@ const emulator = await startEmulator({
   host: values.host,
   snapshotFile: values.snapshot,
   onRequest: values.verbose
-    ? (e) =>
-        console.log(`${e.status} ${e.method} ${e.path} ${e.ms}ms ${e.requestId} ${decodeForLog(e.params)}`)
+    ? (e) => console.log(`${e.status} ${e.method} ${e.path} ${e.ms}ms ${decodeForLog(e.params)}`)
     : undefined,
   webhookEndpoints: (values.webhook ?? []).map((spec) => {
     const [url, secret] = spec.split(',');

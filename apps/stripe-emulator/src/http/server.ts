@@ -21,7 +21,6 @@ export interface RequestLogEntry {
   method: string;
   path: string;
   status: number;
-  requestId: string;
   ms: number;
   /** Form body (POST) or query string (GET/DELETE), for debugging clients. */
   params: string;
@@ -217,7 +216,6 @@ export function createListener(deps: HttpDeps) {
       method: req.method ?? '',
       path: url.split('?')[0] ?? url,
       status: res.statusCode,
-      requestId: String(res.getHeader('request-id') ?? ''),
       ms: Date.now() - started,
       params: Buffer.concat(chunks).toString('utf8') || url.split('?')[1] || '',
     });
