@@ -13,7 +13,9 @@ const names = readdirSync(root, { withFileTypes: true })
   .map((d) => d.name)
   .filter((n) => wanted.length === 0 || wanted.includes(n));
 
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+console.log(
+  `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+);
 let failed = 0;
 for (const name of names) {
   console.log(`\n=== bench/${name} ===`);
