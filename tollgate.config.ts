@@ -58,10 +58,22 @@ export default defineCatalog({
   meteredAddons: [
     { key: 'sms', name: 'SMS', unitAmountDecimal: '5', meterEventName: 'tollgate_sms' },
     { key: 'email', name: 'Email', unitAmountDecimal: '1', meterEventName: 'tollgate_email' },
-    { key: 'webhook_call', name: 'Webhook call', unitAmountDecimal: '0.1', meterEventName: 'tollgate_webhook_call' },
+    {
+      key: 'webhook_call',
+      name: 'Webhook call',
+      unitAmountDecimal: '0.1',
+      meterEventName: 'tollgate_webhook_call',
+    },
   ],
   coupons: [
-    { id: 'LAUNCH20', name: 'Launch: 20% off for 3 months', percentOff: 20, duration: 'repeating', durationInMonths: 3, promotionCodes: ['LAUNCH20'] },
+    {
+      id: 'LAUNCH20',
+      name: 'Launch: 20% off for 3 months',
+      percentOff: 20,
+      duration: 'repeating',
+      durationInMonths: 3,
+      promotionCodes: ['LAUNCH20'],
+    },
   ],
   portal: { allowPlanSwitch: true, cancellation: 'at_period_end' },
 });

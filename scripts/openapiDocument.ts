@@ -10,7 +10,14 @@ export async function openapiDocument(): Promise<Record<string, unknown>> {
   const env = loadEnv({ NODE_ENV: 'test', TOLLGATE_DEMO: 'false', LOG_LEVEL: 'silent' });
   const database = await createDatabase({ pgliteDataDir: 'memory://' });
   const app = await buildApp(
-    { env, database, clock: createClock(), logger: createLogger('silent'), jwt: null, apiKeyCache: createApiKeyCache() },
+    {
+      env,
+      database,
+      clock: createClock(),
+      logger: createLogger('silent'),
+      jwt: null,
+      apiKeyCache: createApiKeyCache(),
+    },
     { dashboardDir: '/nonexistent' },
   );
   await app.ready();

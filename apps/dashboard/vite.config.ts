@@ -6,6 +6,10 @@ export default defineConfig({
   plugins: [react()],
   build: { outDir: 'dist', emptyOutDir: true },
   server: {
-    proxy: { '/v1': 'http://127.0.0.1:4000', '/auth': 'http://127.0.0.1:4000', '/dev': 'http://127.0.0.1:4000' },
+    proxy: {
+      '/v1': 'http://127.0.0.1:4000',
+      '/auth': 'http://127.0.0.1:4000',
+      '/dev': 'http://127.0.0.1:4000',
+    },
   },
 });

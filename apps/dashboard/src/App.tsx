@@ -36,7 +36,8 @@ export function App() {
           <section>
             <h1>Not signed in</h1>
             <p>
-              Your product signs you in with a one-time link. In demo mode, use the <a href="/dev/sign-in">dev sign-in page</a>.
+              Your product signs you in with a one-time link. In demo mode, use the{' '}
+              <a href="/dev/sign-in">dev sign-in page</a>.
             </p>
           </section>
         )}

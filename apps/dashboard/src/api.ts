@@ -17,5 +17,9 @@ export async function fetchMe(): Promise<Me | null> {
 }
 
 export async function signOut(csrf: string): Promise<void> {
-  await fetch('/v1/session/sign-out', { method: 'POST', headers: { 'x-csrf-token': csrf }, credentials: 'same-origin' });
+  await fetch('/v1/session/sign-out', {
+    method: 'POST',
+    headers: { 'x-csrf-token': csrf },
+    credentials: 'same-origin',
+  });
 }

@@ -87,7 +87,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     max: (_request, key) =>
       key.startsWith('k:') ? deps.env.RATE_LIMIT_PER_KEY_PER_MINUTE : deps.env.RATE_LIMIT_PER_IP_PER_MINUTE,
     timeWindow: 60_000,
-    allowList: (request) => request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics',
+    allowList: (request) =>
+      request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics',
   });
   await registerOpenApi(app);
 

@@ -28,17 +28,28 @@ export const envSchema = z
     /** Demo mode: embedded emulator, demo data, dev sign-in page. Defaults on outside production. */
     TOLLGATE_DEMO: bool.optional(),
 
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     /** PGlite data directory when DATABASE_URL is unset; `memory://` keeps it in memory. */
     PGLITE_DATA_DIR: z.string().default('.tollgate/pglite'),
 
-    STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/, 'must start with sk_test_, sk_live_ or rk_').optional(),
-    STRIPE_PUBLISHABLE_KEY: z.string().regex(/^pk_(test|live)_/, 'must start with pk_test_ or pk_live_').optional(),
+    STRIPE_SECRET_KEY: z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_/, 'must start with sk_test_, sk_live_ or rk_')
+      .optional(),
+    STRIPE_PUBLISHABLE_KEY: z
+      .string()
+      .regex(/^pk_(test|live)_/, 'must start with pk_test_ or pk_live_')
+      .optional(),
     STRIPE_WEBHOOK_SECRETS: csv.optional(),
     /** Base URL of a Stripe-compatible API (the emulator). Unset = api.stripe.com. */
     STRIPE_API_BASE: z.url().optional(),
     EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
+    /** Demo mode: the embedded emulator's state file, so a demo survives restarts. */
+    EMULATOR_STATE_FILE: z.string().default('.tollgate/stripe-emulator.json'),
 
     TOLLGATE_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -58,29 +69,52 @@ export const envSchema = z
     RATE_LIMIT_PER_KEY_PER_MINUTE: z.coerce.number().int().min(1).default(600_000),
     RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(1_200),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(4),
+    WORKER_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   })
-  .superRefine((env, ctx) => {
-    // Runs even when fields above failed (`when` below), so production gaps are listed together
-    // with format errors; a field that failed to parse still holds its raw value here.
-    const demo = typeof env.TOLLGATE_DEMO === 'boolean' ? env.TOLLGATE_DEMO : env.NODE_ENV !== 'production';
-    if (env.NODE_ENV !== 'production') return;
-    const need = (key: keyof typeof env, why: string) => {
-      if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required in production: ${why}` });
-    };
-    if (demo) ctx.addIssue({ code: 'custom', path: ['TOLLGATE_DEMO'], message: 'demo mode is refused in production' });
-    need('DATABASE_URL', 'production runs on a PostgreSQL server');
-    need('STRIPE_SECRET_KEY', 'Tollgate cannot bill without Stripe');
-    need('STRIPE_WEBHOOK_SECRETS', 'webhooks must be verified');
-    need('SESSION_SECRET', 'signs dashboard sessions');
-    need('PUBLIC_URL', 'links in emails and dashboard sign-in URLs');
-    if (env.TOLLGATE_ADMIN_KEY === DEFAULT_DEMO_ADMIN_KEY)
-      ctx.addIssue({ code: 'custom', path: ['TOLLGATE_ADMIN_KEY'], message: 'the demo admin key is refused in production' });
-    if (env.SESSION_SECRET === DEFAULT_DEMO_SESSION_SECRET)
-      ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'the demo session secret is refused in production' });
-    if (env.STRIPE_API_BASE)
-      ctx.addIssue({ code: 'custom', path: ['STRIPE_API_BASE'], message: 'the emulator is refused in production' });
-  }, { when: () => true });
+  .superRefine(
+    (env, ctx) => {
+      // Runs even when fields above failed (`when` below), so production gaps are listed together
+      // with format errors; a field that failed to parse still holds its raw value here.
+      const demo = typeof env.TOLLGATE_DEMO === 'boolean' ? env.TOLLGATE_DEMO : env.NODE_ENV !== 'production';
+      if (env.NODE_ENV !== 'production') return;
+      const need = (key: keyof typeof env, why: string) => {
+        if (!env[key])
+          ctx.addIssue({ code: 'custom', path: [key], message: `required in production: ${why}` });
+      };
+      if (demo)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TOLLGATE_DEMO'],
+          message: 'demo mode is refused in production',
+        });
+      need('DATABASE_URL', 'production runs on a PostgreSQL server');
+      need('STRIPE_SECRET_KEY', 'Tollgate cannot bill without Stripe');
+      need('STRIPE_WEBHOOK_SECRETS', 'webhooks must be verified');
+      need('SESSION_SECRET', 'signs dashboard sessions');
+      need('PUBLIC_URL', 'links in emails and dashboard sign-in URLs');
+      if (env.TOLLGATE_ADMIN_KEY === DEFAULT_DEMO_ADMIN_KEY)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TOLLGATE_ADMIN_KEY'],
+          message: 'the demo admin key is refused in production',
+        });
+      if (env.SESSION_SECRET === DEFAULT_DEMO_SESSION_SECRET)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SESSION_SECRET'],
+          message: 'the demo session secret is refused in production',
+        });
+      if (env.STRIPE_API_BASE)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['STRIPE_API_BASE'],
+          message: 'the emulator is refused in production',
+        });
+    },
+    { when: () => true },
+  );
 
 type RawEnv = z.output<typeof envSchema>;
 export type Env = RawEnv & {
@@ -109,7 +143,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   return {
     ...env,
     demo,
-    publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`).replace(/\/$/, ''),
+    publicUrl: (
+      env.PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`
+    ).replace(/\/$/, ''),
     sessionSecret: env.SESSION_SECRET ?? DEFAULT_DEMO_SESSION_SECRET,
     adminKey: env.TOLLGATE_ADMIN_KEY ?? (demo ? DEFAULT_DEMO_ADMIN_KEY : undefined),
   };

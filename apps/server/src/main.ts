@@ -6,8 +6,12 @@ import type { Deps } from './deps.ts';
 import { ConfigError, loadEnv } from './env.ts';
 import { createJwtVerifier } from './http/auth/jwt.ts';
 import { createLogger } from './http/logger.ts';
+import { createMetrics, registerJobMetrics } from './http/observability.ts';
+import { createWorker, jobStats } from './jobs/index.ts';
 import { createApiKeyCache } from './modules/api-keys/authenticateApiKey.ts';
 import { DEMO_ORGS, demoOrgKey, seedDemo } from './modules/demo/seedDemo.ts';
+import { startDemoEmulator } from './modules/demo/startDemoEmulator.ts';
+import { tasks } from './tasks.ts';
 
 /** Process entry: env -> db -> migrate -> (demo: emulator + seed) -> http. */
 async function main() {
@@ -30,6 +34,10 @@ async function main() {
   const applied = await migrate(database);
   if (applied.length) logger.info({ applied }, 'migrations applied');
 
+  // Demo mode without a Stripe configured: run the emulator in this process, as Stripe.
+  const emulator =
+    env.demo && !env.STRIPE_API_BASE && !env.STRIPE_SECRET_KEY ? await startDemoEmulator(env) : null;
+
   const deps: Deps = {
     env,
     database,
@@ -40,8 +48,22 @@ async function main() {
   };
   if (env.demo) await seedDemo(deps);
 
-  const app = await buildApp(deps);
+  const metrics = createMetrics();
+  registerJobMetrics(metrics, () => jobStats(database, deps.clock));
+  const app = await buildApp(deps, { metrics });
   await app.listen({ host: env.HOST, port: env.PORT });
+
+  const worker = createWorker({
+    database,
+    clock: deps.clock,
+    tasks,
+    deps,
+    concurrency: env.WORKER_CONCURRENCY,
+    pollIntervalMs: env.WORKER_POLL_INTERVAL_MS,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    logger: logger.child({ component: 'jobs' }),
+  });
+  if (env.WORKER_CONCURRENCY > 0) worker.start();
 
   const lines = [
     '',
@@ -54,6 +76,7 @@ async function main() {
   if (env.demo) {
     lines.push(
       `  Dev sign-in      ${env.publicUrl}/dev/sign-in`,
+      ...(emulator ? [`  Stripe emulator  ${emulator.url}   (state: ${env.EMULATOR_STATE_FILE})`] : []),
       `  Operator key     ${env.adminKey}`,
       ...DEMO_ORGS.map((o) => `  ${`${o.name} key`.padEnd(16)} ${demoOrgKey(o.slug)}   (org ${o.id})`),
     );
@@ -70,7 +93,10 @@ async function main() {
       process.exit(1);
     }, env.SHUTDOWN_TIMEOUT_MS);
     timer.unref();
+    // Order matters: stop taking requests, let running jobs finish, then close the database.
     await app.close();
+    await worker.stop();
+    await emulator?.stop();
     await database.close();
     process.exit(0);
   };

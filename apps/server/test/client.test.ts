@@ -40,7 +40,10 @@ describe('@tollgate/client against a running server', () => {
   });
 
   it('has types generated from the current OpenAPI document (run `npm run client:types` when this fails)', async () => {
-    const committed = readFileSync(new URL('../../../packages/client/src/schema.ts', import.meta.url), 'utf8');
+    const committed = readFileSync(
+      new URL('../../../packages/client/src/schema.ts', import.meta.url),
+      'utf8',
+    );
     expect(committed).toBe(await renderClientTypes());
   });
 });

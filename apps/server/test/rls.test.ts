@@ -156,6 +156,16 @@ describe(`row-level security (${process.env.TEST_DB ?? 'pglite'})`, () => {
     ).toBe(1);
   });
 
+  it('the migration ledger is out of reach of both app roles', async () => {
+    expect(
+      await dbError(withOrgTx(db, a.id, (tx) => tx.execute(sql`SELECT tag FROM tollgate_migrations`))),
+    ).toMatch(/permission denied/);
+    expect(await dbError(withSystemTx(db, (tx) => tx.execute(sql`DELETE FROM tollgate_migrations`)))).toMatch(
+      /permission denied/,
+    );
+    expect((await db.query('SELECT tag FROM tollgate_migrations')).length).toBeGreaterThan(0);
+  });
+
   it('the tenant setting and role never outlive their transaction on a pooled connection', async () => {
     await Promise.all(
       Array.from({ length: 8 }, (_, i) =>

@@ -27,7 +27,10 @@ export function fillPath(c: OrgRouteCase, org: TestOrg, orgId = org.id): string 
   return c.path.replace(/\{(\w+)\}/g, (_, k: string) => params[k as keyof typeof params] ?? `missing_${k}`);
 }
 
-export function assertEveryOrgRouteCovered(openapi: { paths: Record<string, Record<string, unknown>> }, cases: OrgRouteCase[]) {
+export function assertEveryOrgRouteCovered(
+  openapi: { paths: Record<string, Record<string, unknown>> },
+  cases: OrgRouteCase[],
+) {
   const declared = new Set(cases.map((c) => `${c.method} ${c.path}`));
   const missing: string[] = [];
   for (const [path, ops] of Object.entries(openapi.paths)) {
@@ -41,22 +44,33 @@ export function assertEveryOrgRouteCovered(openapi: { paths: Record<string, Reco
 }
 
 async function send(t: TestApp, c: OrgRouteCase, org: TestOrg, token: string | undefined, orgId = org.id) {
-  return t.request(c.method, fillPath(c, org, orgId), { token, body: c.body?.(org) ?? (c.method === 'GET' || c.method === 'DELETE' ? undefined : {}) });
+  return t.request(c.method, fillPath(c, org, orgId), {
+    token,
+    body: c.body?.(org) ?? (c.method === 'GET' || c.method === 'DELETE' ? undefined : {}),
+  });
 }
 
 /** The shared checks every org-scoped route must pass. `a` and `b` are two unrelated orgs. */
 export async function runSecurityChecks(t: TestApp, c: OrgRouteCase, a: TestOrg, b: TestOrg) {
   const label = `${c.method} ${c.path}`;
   expect((await send(t, c, a, undefined)).status, `${label} without credentials`).toBe(401);
-  expect((await send(t, c, a, 'tg_sk_not_a_real_key_000000000000000000000')).status, `${label} bad key`).toBe(401);
+  expect((await send(t, c, a, 'tg_sk_not_a_real_key_000000000000000000000')).status, `${label} bad key`).toBe(
+    401,
+  );
   expect((await send(t, c, a, 'garbage.jwt.token')).status, `${label} garbage JWT`).toBe(401);
-  const expired = await mintJwt({ sub: a.owner.externalId }, { expiresIn: Math.floor(Date.now() / 1000) - 120 });
+  const expired = await mintJwt(
+    { sub: a.owner.externalId },
+    { expiresIn: Math.floor(Date.now() / 1000) - 120 },
+  );
   expect((await send(t, c, a, expired)).status, `${label} expired JWT`).toBe(401);
   const wrongAud = await mintJwt({ sub: a.owner.externalId }, { audience: 'someone-else' });
   expect((await send(t, c, a, wrongAud)).status, `${label} wrong-audience JWT`).toBe(401);
   const wrongIss = await mintJwt({ sub: a.owner.externalId }, { issuer: 'https://evil.test' });
   expect((await send(t, c, a, wrongIss)).status, `${label} wrong-issuer JWT`).toBe(401);
-  const wrongSecret = await mintJwt({ sub: a.owner.externalId }, { secret: 'another-secret-another-secret-another' });
+  const wrongSecret = await mintJwt(
+    { sub: a.owner.externalId },
+    { secret: 'another-secret-another-secret-another' },
+  );
   expect((await send(t, c, a, wrongSecret)).status, `${label} forged JWT`).toBe(401);
 
   // Org B's credentials on org A's resources: indistinguishable from "does not exist".

@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { randomToken } from '../src/ids.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { randomToken } from '../src/ids.ts';
 
 /**
  * A fresh, migrated database for one test file: PGlite in memory by default, or a brand-new

@@ -4,7 +4,9 @@ type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
 
 /** Path params, query and JSON body of one operation, as the OpenAPI contract declares them. */
-export type RequestOf<P extends keyof paths, M extends Method> = (Op<P, M> extends { parameters: { path: infer A } }
+export type RequestOf<P extends keyof paths, M extends Method> = (Op<P, M> extends {
+  parameters: { path: infer A };
+}
   ? A extends Record<string, unknown>
     ? { path: A }
     : { path?: undefined }
@@ -56,7 +58,8 @@ export function createTransport(opts: TransportOptions) {
     const r = req as { path?: Record<string, string>; query?: Record<string, unknown>; body?: unknown };
     let url = String(path).replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(r.path?.[k] ?? ''));
     const qs = new URLSearchParams();
-    for (const [k, v] of Object.entries(r.query ?? {})) if (v !== undefined && v !== null) qs.set(k, String(v));
+    for (const [k, v] of Object.entries(r.query ?? {}))
+      if (v !== undefined && v !== null) qs.set(k, String(v));
     if ([...qs].length) url += `?${qs}`;
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     const token = typeof opts.token === 'function' ? await opts.token() : opts.token;
@@ -70,8 +73,18 @@ export function createTransport(opts: TransportOptions) {
     const text = await res.text();
     const json = text ? (JSON.parse(text) as unknown) : undefined;
     if (!res.ok) {
-      const e = (json as { error?: { code?: string; message?: string; request_id?: string; details?: Record<string, unknown> } })?.error;
-      throw new TollgateError(res.status, e?.code ?? 'http_error', e?.message ?? res.statusText, e?.request_id ?? null, e?.details);
+      const e = (
+        json as {
+          error?: { code?: string; message?: string; request_id?: string; details?: Record<string, unknown> };
+        }
+      )?.error;
+      throw new TollgateError(
+        res.status,
+        e?.code ?? 'http_error',
+        e?.message ?? res.statusText,
+        e?.request_id ?? null,
+        e?.details,
+      );
     }
     return json as ResponseOf<P, M>;
   };

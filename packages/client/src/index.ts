@@ -19,15 +19,29 @@ export function createTollgateClient(opts: TransportOptions) {
     listMembers: (org: string) => call('get', '/v1/orgs/{org}/members', { path: { org } }),
     addMember: (
       org: string,
-      body: { user_id?: string; external_user_id?: string; email?: string; name?: string; role: 'owner' | 'admin' | 'member' },
+      body: {
+        user_id?: string;
+        external_user_id?: string;
+        email?: string;
+        name?: string;
+        role: 'owner' | 'admin' | 'member';
+      },
     ) => call('post', '/v1/orgs/{org}/members', { path: { org }, body }),
     listApiKeys: (org: string) => call('get', '/v1/orgs/{org}/api-keys', { path: { org } }),
-    createApiKey: (org: string, name: string) => call('post', '/v1/orgs/{org}/api-keys', { path: { org }, body: { name } }),
-    revokeApiKey: (org: string, key: string) => call('delete', '/v1/orgs/{org}/api-keys/{key}', { path: { org, key } }),
+    createApiKey: (org: string, name: string) =>
+      call('post', '/v1/orgs/{org}/api-keys', { path: { org }, body: { name } }),
+    revokeApiKey: (org: string, key: string) =>
+      call('delete', '/v1/orgs/{org}/api-keys/{key}', { path: { org, key } }),
     /** One-time dashboard sign-in URL for a user of the host product (secret key only). */
     createDashboardSession: (
       org: string,
-      body: { user_id?: string; external_user_id?: string; email?: string; name?: string; role?: 'owner' | 'admin' | 'member' },
+      body: {
+        user_id?: string;
+        external_user_id?: string;
+        email?: string;
+        name?: string;
+        role?: 'owner' | 'admin' | 'member';
+      },
     ) => call('post', '/v1/orgs/{org}/dashboard-sessions', { path: { org }, body }),
     getAuditLog: (org: string, query: { limit?: number; cursor?: number; action?: string } = {}) =>
       call('get', '/v1/orgs/{org}/audit-log', { path: { org }, query }),

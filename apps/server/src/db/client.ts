@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import * as schema from './schema/index.ts';
@@ -48,7 +48,9 @@ async function createPostgres(url: string, max: number): Promise<Database> {
     async withConnection(fn) {
       const client = await pool.connect();
       try {
-        return await fn(async (text, params) => (await client.query(text, params as unknown[])).rows as never);
+        return await fn(
+          async (text, params) => (await client.query(text, params as unknown[])).rows as never,
+        );
       } finally {
         client.release();
       }
@@ -61,7 +63,8 @@ async function createPglite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create(dataDir);
   const db = drizzlePglite(client, { schema }) as unknown as Db;
-  const query: Database['query'] = async (text, params) => (await client.query(text, params as unknown[])).rows as never;
+  const query: Database['query'] = async (text, params) =>
+    (await client.query(text, params as unknown[])).rows as never;
   return {
     kind: 'pglite',
     db,

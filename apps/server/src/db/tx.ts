@@ -6,9 +6,15 @@ import type { Database, Tx } from './client.ts';
  * hides and refuses every other org's rows, even for a query that forgot its WHERE clause.
  * Both settings are transaction-local, so a pooled connection never leaks them.
  */
-export async function withOrgTx<T>(database: Database, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withOrgTx<T>(
+  database: Database,
+  orgId: string,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
   return database.db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT set_config('tollgate.org_id', ${orgId}, true), set_config('role', 'tollgate_app', true)`);
+    await tx.execute(
+      sql`SELECT set_config('tollgate.org_id', ${orgId}, true), set_config('role', 'tollgate_app', true)`,
+    );
     return fn(tx);
   });
 }

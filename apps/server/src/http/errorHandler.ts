@@ -2,7 +2,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { DomainError, type FieldIssue, validationFailed } from './errors.ts';
 
-const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+const PART_NAMES: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+};
 
 function zodIssues(err: FastifyError): FieldIssue[] {
   const part = PART_NAMES[(err as { validationContext?: string }).validationContext ?? 'body'] ?? 'body';
@@ -11,9 +16,15 @@ function zodIssues(err: FastifyError): FieldIssue[] {
     const path = (v.instancePath ?? '').split('/').filter(Boolean);
     // A stray field is named itself, not its parent object ("colour", not "body").
     const keys =
-      v.keyword === 'unrecognized_keys' ? ((v.params as { keys?: unknown }).keys as string[] | undefined) : undefined;
+      v.keyword === 'unrecognized_keys'
+        ? ((v.params as { keys?: unknown }).keys as string[] | undefined)
+        : undefined;
     if (keys?.length)
-      return keys.map((k) => ({ field: [...path, k].join('.'), message: v.message ?? 'unknown field', in: part }));
+      return keys.map((k) => ({
+        field: [...path, k].join('.'),
+        message: v.message ?? 'unknown field',
+        in: part,
+      }));
     const field = path.length ? path.join('.') : part;
     return [{ field, message: v.message ?? 'invalid', in: part } satisfies FieldIssue];
   });
@@ -59,11 +70,16 @@ export function installErrorHandler(app: FastifyInstance) {
       return sendError(reply, request, domain);
     }
     // Unknown errors: log everything, leak nothing.
-    if (isResponseSerializationError(err)) request.log.error({ err, issues: err.cause.issues }, 'response schema mismatch');
+    if (isResponseSerializationError(err))
+      request.log.error({ err, issues: err.cause.issues }, 'response schema mismatch');
     else request.log.error({ err }, 'unhandled error');
     return sendError(reply, request, new DomainError('internal', 'internal error'));
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, request, new DomainError('not_found', `route ${request.method} ${request.url.split('?')[0]} not found`)),
+    sendError(
+      reply,
+      request,
+      new DomainError('not_found', `route ${request.method} ${request.url.split('?')[0]} not found`),
+    ),
   );
 }

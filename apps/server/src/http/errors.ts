@@ -47,7 +47,8 @@ export class DomainError extends Error {
 }
 
 export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
-export const forbidden = (message = 'your role does not allow this action') => new DomainError('forbidden', message);
+export const forbidden = (message = 'your role does not allow this action') =>
+  new DomainError('forbidden', message);
 export const unauthenticated = (message = 'missing or invalid credentials') =>
   new DomainError('unauthenticated', message);
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per app instance (tests build several apps in one process). */
 export function createMetrics() {
@@ -18,6 +18,35 @@ export function createMetrics() {
     registers: [registry],
   });
   return { registry, httpDuration, rateLimited };
+}
+
+/** Job-queue gauges, read from the database when Prometheus scrapes. */
+export function registerJobMetrics(
+  metrics: Metrics,
+  read: () => Promise<{ counts: Record<string, number>; oldestQueuedAgeMs: number | null }>,
+) {
+  let last: Awaited<ReturnType<typeof read>> | null = null;
+  const refresh = async () => {
+    last = await read().catch(() => last);
+  };
+  new Gauge({
+    name: 'tollgate_jobs',
+    help: 'Jobs by status',
+    labelNames: ['status'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      await refresh();
+      for (const [status, n] of Object.entries(last?.counts ?? {})) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_jobs_oldest_queued_age_seconds',
+    help: 'Age of the oldest job waiting to run (0 when none)',
+    registers: [metrics.registry],
+    collect() {
+      this.set((last?.oldestQueuedAgeMs ?? 0) / 1000);
+    },
+  });
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

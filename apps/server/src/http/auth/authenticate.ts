@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { Deps } from '../../deps.ts';
 import { withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { authenticateApiKey } from '../../modules/api-keys/authenticateApiKey.ts';
 import { upsertUser } from '../../modules/members/upsertUser.ts';
 import { authenticateSession } from '../../modules/sessions/authenticateSession.ts';
@@ -32,7 +32,8 @@ async function resolvePrincipal(deps: Deps, request: FastifyRequest): Promise<Pr
   const header = request.headers.authorization;
   if (header) {
     const [scheme, token] = header.split(' ', 2);
-    if (scheme?.toLowerCase() !== 'bearer' || !token) throw unauthenticated('Authorization must be "Bearer <token>"');
+    if (scheme?.toLowerCase() !== 'bearer' || !token)
+      throw unauthenticated('Authorization must be "Bearer <token>"');
     return fromBearer(deps, token);
   }
   const cookie = request.cookies?.[SESSION_COOKIE];
@@ -50,7 +51,8 @@ async function fromBearer(deps: Deps, token: string): Promise<Principal> {
       ? { kind: 'api_key', keyId: key.id, orgId: key.orgId, prefix: key.prefix }
       : { kind: 'platform_key', keyId: key.id, prefix: key.prefix };
   }
-  if (!deps.jwt) throw unauthenticated('user tokens are not configured on this server (JWT_SECRET or JWT_JWKS_URL)');
+  if (!deps.jwt)
+    throw unauthenticated('user tokens are not configured on this server (JWT_SECRET or JWT_JWKS_URL)');
   const claims = await deps.jwt(token);
   if (!claims) throw unauthenticated('invalid, expired or misaddressed token');
   const user = await withSystemTx(deps.database, (tx) =>
@@ -88,4 +90,3 @@ async function fromSession(deps: Deps, request: FastifyRequest, cookie: string):
     csrfToken: found.session.csrfToken,
   };
 }
-

@@ -14,7 +14,8 @@ export type JwtVerifier = (token: string) => Promise<VerifiedUserToken | null>;
 function claim(payload: JWTPayload, paths: string[]): unknown {
   for (const path of paths) {
     let v: unknown = payload;
-    for (const part of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+    for (const part of path.split('.'))
+      v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
     if (v !== undefined && v !== null && v !== '') return v;
   }
   return undefined;
@@ -25,7 +26,19 @@ function claim(payload: JWTPayload, paths: string[]): unknown {
  * any asymmetric algorithm from a JWKS URL; issuer and audience checked when configured.
  * Returns null when the token is invalid, expired or for someone else — the caller answers 401.
  */
-export function createJwtVerifier(env: Pick<Env, 'JWT_SECRET' | 'JWT_JWKS_URL' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWT_CLAIM_USER_ID' | 'JWT_CLAIM_EMAIL' | 'JWT_CLAIM_ORG_ID' | 'JWT_CLAIM_ORG_ROLE'>): JwtVerifier | null {
+export function createJwtVerifier(
+  env: Pick<
+    Env,
+    | 'JWT_SECRET'
+    | 'JWT_JWKS_URL'
+    | 'JWT_ISSUER'
+    | 'JWT_AUDIENCE'
+    | 'JWT_CLAIM_USER_ID'
+    | 'JWT_CLAIM_EMAIL'
+    | 'JWT_CLAIM_ORG_ID'
+    | 'JWT_CLAIM_ORG_ROLE'
+  >,
+): JwtVerifier | null {
   let key: Uint8Array | JWTVerifyGetKey;
   let algorithms: string[];
   if (env.JWT_JWKS_URL) {

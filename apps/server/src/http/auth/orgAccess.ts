@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { OrgRole } from '../../db/schema/index.ts';
-import type { Deps } from '../../deps.ts';
 import { withOrgTx, withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import type { AuditContext } from '../../modules/audit/recordAudit.ts';
 import { findMembership } from '../../modules/members/repo.ts';
 import { findOrg, findOrgByRef } from '../../modules/orgs/repo.ts';

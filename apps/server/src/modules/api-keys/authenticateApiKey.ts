@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { hashApiKey } from '../../http/auth/secrets.ts';
 import { type ApiKeyRow, findByHash, touchLastUsed } from './repo.ts';
 

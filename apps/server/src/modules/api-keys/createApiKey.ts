@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withOrgTx, withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { generateApiKey } from '../../http/auth/secrets.ts';
 import { newId } from '../../ids.ts';
 import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
@@ -28,7 +28,13 @@ export async function createApiKey(
       createdBy: audit.actor.id,
     });
     const view = presentApiKey(row);
-    await recordAudit(tx, audit, { orgId, action: 'api_key.created', targetType: 'api_key', targetId: row.id, after: view });
+    await recordAudit(tx, audit, {
+      orgId,
+      action: 'api_key.created',
+      targetType: 'api_key',
+      targetId: row.id,
+      after: view,
+    });
     return { ...view, secret };
   };
   return orgId ? withOrgTx(deps.database, orgId, run) : withSystemTx(deps.database, run);

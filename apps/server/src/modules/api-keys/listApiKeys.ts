@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withOrgTx, withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { presentApiKey } from './presentApiKey.ts';
 import { listForOrg, listPlatform } from './repo.ts';
 

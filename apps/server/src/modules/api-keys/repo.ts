@@ -5,10 +5,19 @@ import { apiKeys } from '../../db/schema/index.ts';
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
 export const insertKey = (tx: Tx, row: typeof apiKeys.$inferInsert) =>
-  tx.insert(apiKeys).values(row).returning().then((r) => r[0]!);
+  tx
+    .insert(apiKeys)
+    .values(row)
+    .returning()
+    .then((r) => r[0]!);
 
 export const findByHash = (tx: Tx, hash: string) =>
-  tx.select().from(apiKeys).where(eq(apiKeys.hash, hash)).limit(1).then((r) => r[0] ?? null);
+  tx
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.hash, hash))
+    .limit(1)
+    .then((r) => r[0] ?? null);
 
 export const listForOrg = (tx: Tx, orgId: string) =>
   tx.select().from(apiKeys).where(eq(apiKeys.orgId, orgId)).orderBy(desc(apiKeys.createdAt));
@@ -17,7 +26,12 @@ export const listPlatform = (tx: Tx) =>
   tx.select().from(apiKeys).where(isNull(apiKeys.orgId)).orderBy(desc(apiKeys.createdAt));
 
 export const findById = (tx: Tx, id: string) =>
-  tx.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1).then((r) => r[0] ?? null);
+  tx
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.id, id))
+    .limit(1)
+    .then((r) => r[0] ?? null);
 
 export const markRevoked = (tx: Tx, id: string, at: Date) =>
   tx

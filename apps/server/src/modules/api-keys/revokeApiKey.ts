@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withOrgTx, withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { notFound } from '../../http/errors.ts';
 import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
 import { presentApiKey } from './presentApiKey.ts';
@@ -20,7 +20,13 @@ export async function revokeApiKey(
     deps.apiKeyCache.entries.delete(key.hash);
     const view = presentApiKey(revoked);
     if (!key.revokedAt)
-      await recordAudit(tx, audit, { orgId, action: 'api_key.revoked', targetType: 'api_key', targetId: keyId, after: view });
+      await recordAudit(tx, audit, {
+        orgId,
+        action: 'api_key.revoked',
+        targetType: 'api_key',
+        targetId: keyId,
+        after: view,
+      });
     return view;
   };
   return orgId ? withOrgTx(deps.database, orgId, run) : withSystemTx(deps.database, run);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Deps } from '../../deps.ts';
 import { withOrgTx, withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { requireOperator, requireOrg } from '../../http/auth/orgAccess.ts';
 import { authErrors, isoDate, limitQuery, orgIdParam } from '../../http/schemas.ts';
 import type { App } from '../../http/types.ts';
@@ -21,7 +21,11 @@ const entryView = z
     created_at: z.string(),
   })
   .meta({ id: 'AuditEntry' });
-const page = z.object({ data: z.array(entryView), has_more: z.boolean(), next_cursor: z.number().nullable() });
+const page = z.object({
+  data: z.array(entryView),
+  has_more: z.boolean(),
+  next_cursor: z.number().nullable(),
+});
 
 const filters = {
   action: z.string().max(100).optional(),
@@ -82,7 +86,9 @@ export function registerAuditRoutes(app: App, deps: Deps) {
     },
     async (request) => {
       const ctx = await requireOrg(deps, request, request.params.org, 'admin');
-      const r = await withOrgTx(deps.database, ctx.orgId, (tx) => listAuditLog(tx, toFilter(request.query, ctx.orgId)));
+      const r = await withOrgTx(deps.database, ctx.orgId, (tx) =>
+        listAuditLog(tx, toFilter(request.query, ctx.orgId)),
+      );
       return present(r);
     },
   );
@@ -99,7 +105,9 @@ export function registerAuditRoutes(app: App, deps: Deps) {
     },
     async (request) => {
       await requireOperator(deps, request);
-      const r = await withSystemTx(deps.database, (tx) => listAuditLog(tx, toFilter(request.query, request.query.org_id)));
+      const r = await withSystemTx(deps.database, (tx) =>
+        listAuditLog(tx, toFilter(request.query, request.query.org_id)),
+      );
       return present(r);
     },
   );

@@ -5,21 +5,41 @@ import { z } from 'zod';
  * minor units; only metered prices, which Stripe allows below one cent, use a decimal string
  * (`unitAmountDecimal`, in minor units: "0.1" is a tenth of a cent).
  */
-const key = z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, 'lowercase letters, digits and _; starts with a letter');
+const key = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,47}$/, 'lowercase letters, digits and _; starts with a letter');
 const money = z.number().int().min(0);
 const decimalMinor = z.string().regex(/^\d+(\.\d{1,12})?$/, 'a decimal amount in minor units, e.g. "0.1"');
 
 const tier = z
-  .object({ upTo: z.union([z.number().int().positive(), z.literal('inf')]), unitAmount: money.optional(), flatAmount: money.optional() })
+  .object({
+    upTo: z.union([z.number().int().positive(), z.literal('inf')]),
+    unitAmount: money.optional(),
+    flatAmount: money.optional(),
+  })
   .strict()
-  .refine((t) => t.unitAmount !== undefined || t.flatAmount !== undefined, 'a tier needs unitAmount or flatAmount');
+  .refine(
+    (t) => t.unitAmount !== undefined || t.flatAmount !== undefined,
+    'a tier needs unitAmount or flatAmount',
+  );
 
 export const priceSpecSchema = z.discriminatedUnion('model', [
   z.object({ model: z.literal('flat'), amount: money }).strict(),
   /** Charged per seat (subscription quantity). */
-  z.object({ model: z.literal('per_seat'), amount: money, minSeats: z.number().int().min(1).default(1), maxSeats: z.number().int().positive().optional() }).strict(),
   z
-    .object({ model: z.literal('tiered'), mode: z.enum(['graduated', 'volume']), tiers: z.array(tier).min(1) })
+    .object({
+      model: z.literal('per_seat'),
+      amount: money,
+      minSeats: z.number().int().min(1).default(1),
+      maxSeats: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      model: z.literal('tiered'),
+      mode: z.enum(['graduated', 'volume']),
+      tiers: z.array(tier).min(1),
+    })
     .strict()
     .refine((p) => p.tiers.at(-1)?.upTo === 'inf', 'the last tier must have upTo: "inf"'),
 ]);
@@ -35,7 +55,10 @@ export const planSchema = z
     name: z.string().min(1),
     description: z.string().optional(),
     /** No prices: a free plan, which needs no Stripe subscription. */
-    prices: z.object({ month: priceSpecSchema.optional(), year: priceSpecSchema.optional() }).strict().default({}),
+    prices: z
+      .object({ month: priceSpecSchema.optional(), year: priceSpecSchema.optional() })
+      .strict()
+      .default({}),
     trialDays: z.number().int().min(0).max(730).default(0),
     /** Feature key → true/false (boolean features) or a number / null for unlimited (limit features). */
     features: z.record(key, z.union([z.boolean(), z.number().int().min(0), z.null()])).default({}),
@@ -49,7 +72,12 @@ export const planSchema = z
   .strict();
 
 export const creditPackSchema = z
-  .object({ key, name: z.string().min(1), credits: z.number().int().positive(), amount: money.refine((a) => a > 0, 'must be > 0') })
+  .object({
+    key,
+    name: z.string().min(1),
+    credits: z.number().int().positive(),
+    amount: money.refine((a) => a > 0, 'must be > 0'),
+  })
   .strict();
 
 export const meteredAddonSchema = z
@@ -73,8 +101,14 @@ export const couponSchema = z
     promotionCodes: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,60}$/)).default([]),
   })
   .strict()
-  .refine((c) => (c.percentOff === undefined) !== (c.amountOff === undefined), 'give exactly one of percentOff or amountOff')
-  .refine((c) => (c.duration === 'repeating') === (c.durationInMonths !== undefined), 'durationInMonths goes with duration "repeating" only');
+  .refine(
+    (c) => (c.percentOff === undefined) !== (c.amountOff === undefined),
+    'give exactly one of percentOff or amountOff',
+  )
+  .refine(
+    (c) => (c.duration === 'repeating') === (c.durationInMonths !== undefined),
+    'durationInMonths goes with duration "repeating" only',
+  );
 
 export const catalogSchema = z
   .object({
@@ -104,18 +138,43 @@ export const catalogSchema = z
         seen.add(k);
       });
     };
-    dup(c.plans.map((p) => p.key), 'plans');
-    dup(c.creditPacks.map((p) => p.key), 'creditPacks');
-    dup(c.meteredAddons.map((p) => p.key), 'meteredAddons');
-    dup(c.coupons.map((p) => p.id), 'coupons');
+    dup(
+      c.plans.map((p) => p.key),
+      'plans',
+    );
+    dup(
+      c.creditPacks.map((p) => p.key),
+      'creditPacks',
+    );
+    dup(
+      c.meteredAddons.map((p) => p.key),
+      'meteredAddons',
+    );
+    dup(
+      c.coupons.map((p) => p.id),
+      'coupons',
+    );
     c.plans.forEach((p, i) => {
       for (const [f, v] of Object.entries(p.features)) {
         const def = c.features[f];
-        if (!def) ctx.addIssue({ code: 'custom', path: ['plans', i, 'features', f], message: `unknown feature "${f}"` });
+        if (!def)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['plans', i, 'features', f],
+            message: `unknown feature "${f}"`,
+          });
         else if (def.type === 'boolean' && typeof v !== 'boolean')
-          ctx.addIssue({ code: 'custom', path: ['plans', i, 'features', f], message: 'boolean feature needs true/false' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['plans', i, 'features', f],
+            message: 'boolean feature needs true/false',
+          });
         else if (def.type === 'limit' && typeof v === 'boolean')
-          ctx.addIssue({ code: 'custom', path: ['plans', i, 'features', f], message: 'limit feature needs a number or null' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['plans', i, 'features', f],
+            message: 'limit feature needs a number or null',
+          });
       }
     });
   });

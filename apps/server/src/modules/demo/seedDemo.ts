@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { apiKeys, memberships, organizations, users } from '../../db/schema/index.ts';
-import type { Deps } from '../../deps.ts';
 import { withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { hashApiKey } from '../../http/auth/secrets.ts';
 import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
 
@@ -23,7 +23,11 @@ const FIRST_NAMES: Record<string, Record<(typeof ROLES)[number], string>> = {
   globex: { owner: 'Grace Owner', admin: 'Gus Admin', member: 'Gail Member' },
 };
 
-export const DEMO_OPERATOR = { id: 'usr_demoOperator00000000', email: 'operator@tollgate.local', name: 'Olive Operator' };
+export const DEMO_OPERATOR = {
+  id: 'usr_demoOperator00000000',
+  email: 'operator@tollgate.local',
+  name: 'Olive Operator',
+};
 
 export async function seedDemo(deps: Pick<Deps, 'database'>): Promise<{ created: boolean }> {
   const audit: AuditContext = { actor: { type: 'system', id: 'demo-seed' }, requestId: null };
@@ -52,7 +56,9 @@ export async function seedDemo(deps: Pick<Deps, 'database'>): Promise<{ created:
           email: `${role}@${org.slug}.example`,
           name: FIRST_NAMES[org.slug]![role],
         });
-        await tx.insert(memberships).values({ id: `mem_demo${org.slug}${role}`.padEnd(24, '0'), orgId: org.id, userId, role });
+        await tx
+          .insert(memberships)
+          .values({ id: `mem_demo${org.slug}${role}`.padEnd(24, '0'), orgId: org.id, userId, role });
       }
       const secret = demoOrgKey(org.slug);
       await tx.insert(apiKeys).values({
@@ -63,7 +69,13 @@ export async function seedDemo(deps: Pick<Deps, 'database'>): Promise<{ created:
         prefix: secret.slice(0, 12),
         hash: hashApiKey(secret),
       });
-      await recordAudit(tx, audit, { orgId: org.id, action: 'org.created', targetType: 'org', targetId: org.id, after: { name: org.name } });
+      await recordAudit(tx, audit, {
+        orgId: org.id,
+        action: 'org.created',
+        targetType: 'org',
+        targetId: org.id,
+        after: { name: org.name },
+      });
     }
     return { created: true };
   });

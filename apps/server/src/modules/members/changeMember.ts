@@ -1,8 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client.ts';
 import { memberships, type OrgRole } from '../../db/schema/index.ts';
-import type { Deps } from '../../deps.ts';
 import { withOrgTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { DomainError, notFound } from '../../http/errors.ts';
 import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
 import { presentMember } from './presentMember.ts';
@@ -30,7 +30,8 @@ async function guardOwnerChange(tx: Tx, orgId: string, currentRole: OrgRole, cal
   if (currentRole !== 'owner') return;
   if (callerRole !== 'owner') throw new DomainError('forbidden', 'only an owner can change an owner');
   // Every org keeps at least one owner, or nobody could manage ownership again.
-  if ((await countOwners(tx, orgId)) <= 1) throw new DomainError('conflict', 'an org must keep at least one owner');
+  if ((await countOwners(tx, orgId)) <= 1)
+    throw new DomainError('conflict', 'an org must keep at least one owner');
 }
 
 /** Changes a member's role. Owners are protected: only owners touch owners, and one always remains. */
@@ -42,7 +43,8 @@ export async function changeMemberRole(
   role: OrgRole,
   callerRole: OrgRole,
 ) {
-  if (role === 'owner' && callerRole !== 'owner') throw new DomainError('forbidden', 'only an owner can make an owner');
+  if (role === 'owner' && callerRole !== 'owner')
+    throw new DomainError('forbidden', 'only an owner can make an owner');
   return withOrgTx(deps.database, orgId, async (tx) => {
     await lockOwners(tx, orgId);
     const m = await loadMember(tx, orgId, membershipId);

@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withOrgTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { presentMember } from './presentMember.ts';
 import { listMemberRows } from './repo.ts';
 

@@ -9,9 +9,16 @@ export const memberRefFields = {
   name: z.string().min(1).max(200).optional(),
 };
 
-export function refineMemberRef(v: { user_id?: string | undefined; external_user_id?: string | undefined }, ctx: z.RefinementCtx) {
+export function refineMemberRef(
+  v: { user_id?: string | undefined; external_user_id?: string | undefined },
+  ctx: z.RefinementCtx,
+) {
   if (!v.user_id === !v.external_user_id)
-    ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'give exactly one of user_id or external_user_id' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['user_id'],
+      message: 'give exactly one of user_id or external_user_id',
+    });
 }
 
 export function toMemberRef(v: {
@@ -20,7 +27,9 @@ export function toMemberRef(v: {
   email?: string | undefined;
   name?: string | undefined;
 }): MemberRef {
-  return v.user_id ? { userId: v.user_id } : { externalId: v.external_user_id!, email: v.email, name: v.name };
+  return v.user_id
+    ? { userId: v.user_id }
+    : { externalId: v.external_user_id!, email: v.email, name: v.name };
 }
 
 export const memberView = z

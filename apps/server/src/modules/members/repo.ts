@@ -5,14 +5,28 @@ import { memberships, type OrgRole, users } from '../../db/schema/index.ts';
 export type UserRow = typeof users.$inferSelect;
 
 export const findUser = (tx: Tx, id: string) =>
-  tx.select().from(users).where(eq(users.id, id)).limit(1).then((r) => r[0] ?? null);
+  tx
+    .select()
+    .from(users)
+    .where(eq(users.id, id))
+    .limit(1)
+    .then((r) => r[0] ?? null);
 
 export const findUserByExternalId = (tx: Tx, externalId: string) =>
-  tx.select().from(users).where(eq(users.externalId, externalId)).limit(1).then((r) => r[0] ?? null);
+  tx
+    .select()
+    .from(users)
+    .where(eq(users.externalId, externalId))
+    .limit(1)
+    .then((r) => r[0] ?? null);
 
 /** Insert-or-return by external id; concurrent first requests of one user converge on one row. */
 export async function upsertUserRow(tx: Tx, row: typeof users.$inferInsert): Promise<UserRow> {
-  const inserted = await tx.insert(users).values(row).onConflictDoNothing({ target: users.externalId }).returning();
+  const inserted = await tx
+    .insert(users)
+    .values(row)
+    .onConflictDoNothing({ target: users.externalId })
+    .returning();
   if (inserted[0]) return inserted[0];
   return (await findUserByExternalId(tx, row.externalId!))!;
 }
@@ -45,9 +59,18 @@ export const countOwners = (tx: Tx, orgId: string) =>
     .then((r) => r.length);
 
 export const insertMembership = (tx: Tx, row: typeof memberships.$inferInsert) =>
-  tx.insert(memberships).values(row).returning().then((r) => r[0]!);
+  tx
+    .insert(memberships)
+    .values(row)
+    .returning()
+    .then((r) => r[0]!);
 
 export const setRole = (tx: Tx, id: string, role: OrgRole) =>
-  tx.update(memberships).set({ role }).where(eq(memberships.id, id)).returning().then((r) => r[0] ?? null);
+  tx
+    .update(memberships)
+    .set({ role })
+    .where(eq(memberships.id, id))
+    .returning()
+    .then((r) => r[0] ?? null);
 
 export const deleteMembership = (tx: Tx, id: string) => tx.delete(memberships).where(eq(memberships.id, id));

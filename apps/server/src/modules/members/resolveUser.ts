@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { notFound } from '../../http/errors.ts';
 import type { MemberRef } from './addMember.ts';
 import { findUser } from './repo.ts';

@@ -8,7 +8,10 @@ import { changeMemberRole, removeMember } from './changeMember.ts';
 import { listMembers } from './listMembers.ts';
 import { memberRefFields, memberView, refineMemberRef, toMemberRef } from './memberRefSchema.ts';
 
-const memberParams = z.object({ org: orgIdParam, member: z.string().regex(/^mem_/, 'must be a member id (mem_...)') });
+const memberParams = z.object({
+  org: orgIdParam,
+  member: z.string().regex(/^mem_/, 'must be a member id (mem_...)'),
+});
 
 export function registerMemberRoutes(app: App, deps: Deps) {
   app.get(
@@ -43,7 +46,14 @@ export function registerMemberRoutes(app: App, deps: Deps) {
     },
     async (request, reply) => {
       const ctx = await requireOrg(deps, request, request.params.org, 'admin');
-      const m = await addMember(deps, ctx.audit, ctx.orgId, toMemberRef(request.body), request.body.role, ctx.role);
+      const m = await addMember(
+        deps,
+        ctx.audit,
+        ctx.orgId,
+        toMemberRef(request.body),
+        request.body.role,
+        ctx.role,
+      );
       return reply.code(201).send(m);
     },
   );

@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withOrgTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { DomainError } from '../../http/errors.ts';
 import { newId } from '../../ids.ts';
 import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
@@ -29,12 +29,23 @@ export async function createOrg(deps: Pick<Deps, 'database'>, audit: AuditContex
       });
       if (owner) await addMemberInTx(tx, audit, id, owner, 'owner');
       const view = presentOrg(org);
-      await recordAudit(tx, audit, { orgId: id, action: 'org.created', targetType: 'org', targetId: id, after: view });
+      await recordAudit(tx, audit, {
+        orgId: id,
+        action: 'org.created',
+        targetType: 'org',
+        targetId: id,
+        after: view,
+      });
       return view;
     });
   } catch (err) {
-    if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505')
-      throw new DomainError('conflict', 'an org with this external_id already exists', { field: 'external_id' });
+    if (
+      (err as { code?: string }).code === '23505' ||
+      (err as { cause?: { code?: string } }).cause?.code === '23505'
+    )
+      throw new DomainError('conflict', 'an org with this external_id already exists', {
+        field: 'external_id',
+      });
     throw err;
   }
 }

@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { presentOrg } from './presentOrg.ts';
 import { listOrgRows } from './repo.ts';
 

@@ -5,10 +5,19 @@ import { organizations } from '../../db/schema/index.ts';
 export type OrgRow = typeof organizations.$inferSelect;
 
 export const insertOrg = (tx: Tx, row: typeof organizations.$inferInsert) =>
-  tx.insert(organizations).values(row).returning().then((r) => r[0]!);
+  tx
+    .insert(organizations)
+    .values(row)
+    .returning()
+    .then((r) => r[0]!);
 
 export const findOrg = (tx: Tx, id: string) =>
-  tx.select().from(organizations).where(eq(organizations.id, id)).limit(1).then((r) => r[0] ?? null);
+  tx
+    .select()
+    .from(organizations)
+    .where(eq(organizations.id, id))
+    .limit(1)
+    .then((r) => r[0] ?? null);
 
 export const findOrgByRef = (tx: Tx, ref: string) =>
   tx
@@ -19,9 +28,17 @@ export const findOrgByRef = (tx: Tx, ref: string) =>
     .then((r) => r[0] ?? null);
 
 export const updateOrgRow = (tx: Tx, id: string, patch: Partial<typeof organizations.$inferInsert>) =>
-  tx.update(organizations).set(patch).where(eq(organizations.id, id)).returning().then((r) => r[0] ?? null);
+  tx
+    .update(organizations)
+    .set(patch)
+    .where(eq(organizations.id, id))
+    .returning()
+    .then((r) => r[0] ?? null);
 
-export const listOrgRows = (tx: Tx, opts: { after?: string | undefined; limit: number; q?: string | undefined }) =>
+export const listOrgRows = (
+  tx: Tx,
+  opts: { after?: string | undefined; limit: number; q?: string | undefined },
+) =>
   tx
     .select()
     .from(organizations)
@@ -29,7 +46,10 @@ export const listOrgRows = (tx: Tx, opts: { after?: string | undefined; limit: n
       // Search and cursor combine, so a search's later pages are reachable.
       and(
         opts.q
-          ? or(ilike(organizations.name, `%${opts.q.replace(/[%_\\]/g, '\\$&')}%`), eq(organizations.id, opts.q))
+          ? or(
+              ilike(organizations.name, `%${opts.q.replace(/[%_\\]/g, '\\$&')}%`),
+              eq(organizations.id, opts.q),
+            )
           : undefined,
         opts.after ? gt(organizations.id, opts.after) : undefined,
       ),

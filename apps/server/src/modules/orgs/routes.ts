@@ -60,7 +60,14 @@ export function registerOrgRoutes(app: App, deps: Deps) {
 
   app.get(
     '/v1/orgs/:org',
-    { schema: { tags: ['orgs'], summary: 'Get an organisation', params: orgParams, response: { 200: orgView, ...authErrors } } },
+    {
+      schema: {
+        tags: ['orgs'],
+        summary: 'Get an organisation',
+        params: orgParams,
+        response: { 200: orgView, ...authErrors },
+      },
+    },
     async (request) => {
       const ctx = await requireOrg(deps, request, request.params.org, 'member');
       return getOrg(deps, ctx.orgId);
@@ -75,14 +82,20 @@ export function registerOrgRoutes(app: App, deps: Deps) {
         summary: 'Update name or billing email (admin)',
         params: orgParams,
         body: z
-          .object({ name: z.string().trim().min(1).max(200).optional(), billing_email: z.email().max(320).nullable().optional() })
+          .object({
+            name: z.string().trim().min(1).max(200).optional(),
+            billing_email: z.email().max(320).nullable().optional(),
+          })
           .strict(),
         response: { 200: orgView, ...authErrors },
       },
     },
     async (request) => {
       const ctx = await requireOrg(deps, request, request.params.org, 'admin');
-      return updateOrg(deps, ctx.audit, ctx.orgId, { name: request.body.name, billingEmail: request.body.billing_email });
+      return updateOrg(deps, ctx.audit, ctx.orgId, {
+        name: request.body.name,
+        billingEmail: request.body.billing_email,
+      });
     },
   );
 
@@ -93,7 +106,11 @@ export function registerOrgRoutes(app: App, deps: Deps) {
         tags: ['admin'],
         summary: 'List every organisation (platform operators)',
         querystring: z
-          .object({ limit: limitQuery(), starting_after: z.string().optional(), q: z.string().max(200).optional() })
+          .object({
+            limit: limitQuery(),
+            starting_after: z.string().optional(),
+            q: z.string().max(200).optional(),
+          })
           .strict(),
         response: { 200: z.object({ data: z.array(orgView), has_more: z.boolean() }), ...authErrors },
       },

@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withOrgTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { notFound } from '../../http/errors.ts';
 import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
 import { presentOrg } from './presentOrg.ts';

@@ -1,8 +1,8 @@
 import type { OrgRole } from '../../db/schema/index.ts';
-import type { Deps } from '../../deps.ts';
 import { withOrgTx } from '../../db/tx.ts';
-import { DomainError } from '../../http/errors.ts';
+import type { Deps } from '../../deps.ts';
 import { hashSessionToken } from '../../http/auth/secrets.ts';
+import { DomainError } from '../../http/errors.ts';
 import { newId, randomToken } from '../../ids.ts';
 import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
 import { addMemberInTx, type MemberRef } from '../members/addMember.ts';
@@ -33,9 +33,13 @@ export async function createDashboardSession(
     let membership = await findMembership(tx, orgId, user.id);
     if (!membership) {
       if (!role)
-        throw new DomainError('validation_failed', 'role: required when the user is not yet a member of the org', {
-          issues: [{ field: 'role', message: 'required when the user is not yet a member of the org' }],
-        });
+        throw new DomainError(
+          'validation_failed',
+          'role: required when the user is not yet a member of the org',
+          {
+            issues: [{ field: 'role', message: 'required when the user is not yet a member of the org' }],
+          },
+        );
       await addMemberInTx(tx, audit, orgId, user, role);
       membership = await findMembership(tx, orgId, user.id);
     }

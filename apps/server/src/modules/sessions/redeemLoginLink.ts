@@ -1,7 +1,7 @@
-import type { Deps } from '../../deps.ts';
 import { withSystemTx } from '../../db/tx.ts';
-import { DomainError } from '../../http/errors.ts';
+import type { Deps } from '../../deps.ts';
 import { hashSessionToken } from '../../http/auth/secrets.ts';
+import { DomainError } from '../../http/errors.ts';
 import { randomToken } from '../../ids.ts';
 import { recordAudit } from '../audit/recordAudit.ts';
 import { redeem } from './repo.ts';
@@ -9,7 +9,11 @@ import { redeem } from './repo.ts';
 export const SESSION_TTL_MS = 12 * 60 * 60_000;
 
 /** Turns a one-time login token into a session cookie value. Used, expired or unknown → 401. */
-export async function redeemLoginLink(deps: Pick<Deps, 'database' | 'clock' | 'env'>, loginToken: string, requestId: string) {
+export async function redeemLoginLink(
+  deps: Pick<Deps, 'database' | 'clock' | 'env'>,
+  loginToken: string,
+  requestId: string,
+) {
   const now = deps.clock.now();
   const cookieToken = randomToken(43);
   const session = await withSystemTx(deps.database, async (tx) => {
@@ -28,6 +32,7 @@ export async function redeemLoginLink(deps: Pick<Deps, 'database' | 'clock' | 'e
       );
     return row;
   });
-  if (!session) throw new DomainError('unauthenticated', 'this sign-in link is invalid, expired or already used');
+  if (!session)
+    throw new DomainError('unauthenticated', 'this sign-in link is invalid, expired or already used');
   return { cookieToken, session };
 }

@@ -3,7 +3,11 @@ import type { Tx } from '../../db/client.ts';
 import { dashboardSessions, memberships, users } from '../../db/schema/index.ts';
 
 export const insertSession = (tx: Tx, row: typeof dashboardSessions.$inferInsert) =>
-  tx.insert(dashboardSessions).values(row).returning().then((r) => r[0]!);
+  tx
+    .insert(dashboardSessions)
+    .values(row)
+    .returning()
+    .then((r) => r[0]!);
 
 /** Atomic: of two concurrent redemptions of one link, exactly one gets the row. */
 export const redeem = (tx: Tx, loginHash: string, sessionHash: string, now: Date, expiresAt: Date) =>

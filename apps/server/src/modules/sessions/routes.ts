@@ -44,8 +44,15 @@ export function registerSessionRoutes(app: App, deps: Deps) {
     async (request, reply) => {
       const ctx = await requireOrg(deps, request, request.params.org, 'admin');
       // Minting sign-in links for other people is impersonation: only secret keys may do it.
-      if (ctx.principal.kind === 'user') throw forbidden('dashboard sessions are minted with a secret API key');
-      const s = await createDashboardSession(deps, ctx.audit, ctx.orgId, toMemberRef(request.body), request.body.role);
+      if (ctx.principal.kind === 'user')
+        throw forbidden('dashboard sessions are minted with a secret API key');
+      const s = await createDashboardSession(
+        deps,
+        ctx.audit,
+        ctx.orgId,
+        toMemberRef(request.body),
+        request.body.role,
+      );
       return reply.code(201).send(s);
     },
   );

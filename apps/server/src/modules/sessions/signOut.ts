@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.ts';
 import { withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
 import { revokeSession } from './repo.ts';
 
 export async function signOut(deps: Pick<Deps, 'database' | 'clock'>, sessionId: string) {

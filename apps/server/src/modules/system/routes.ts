@@ -1,13 +1,19 @@
 import { z } from 'zod';
-import type { Deps } from '../../deps.ts';
 import { migrationsCurrent } from '../../db/migrate.ts';
+import type { Deps } from '../../deps.ts';
 import type { Metrics } from '../../http/observability.ts';
 import type { App } from '../../http/types.ts';
 
 export function registerSystemRoutes(app: App, deps: Deps, metrics: Metrics) {
   app.get(
     '/healthz',
-    { schema: { tags: ['system'], summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Liveness: the process answers',
+        response: { 200: z.object({ status: z.literal('ok') }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -35,8 +41,12 @@ export function registerSystemRoutes(app: App, deps: Deps, metrics: Metrics) {
     },
   );
 
-  app.get('/metrics', { schema: { tags: ['system'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    { schema: { tags: ['system'], summary: 'Prometheus metrics', hide: false } },
+    async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
 }

@@ -1,0 +1,8 @@
+import type { Deps } from './deps.ts';
+import type { Task } from './jobs/index.ts';
+
+/**
+ * Every background task the worker runs. Each feature adds its tasks here (webhook application,
+ * credit expiry, reconciliation, ...). A worker only claims the tasks it knows.
+ */
+export const tasks: readonly Task<unknown, Deps>[] = [];
