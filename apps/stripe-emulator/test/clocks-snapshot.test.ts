@@ -139,6 +139,16 @@ describe('test clocks', () => {
     });
     expect(await res.json()).toEqual({ days: [1, 3], end: 'unpaid', markUncollectible: true });
     expect(t.emulator.ctx.settings.retrySchedule.days).toEqual([1, 3]);
+    const snake = await fetch(`${t.emulator.url}/_emulator/retry-schedule`, {
+      method: 'POST',
+      body: JSON.stringify({ mark_uncollectible: false }),
+    });
+    expect(await snake.json()).toEqual({ days: [1, 3], end: 'unpaid', markUncollectible: false });
+    const bad = await fetch(`${t.emulator.url}/_emulator/retry-schedule`, {
+      method: 'POST',
+      body: JSON.stringify({ end: 'explode' }),
+    });
+    expect(bad.status).toBe(400);
   });
 });
 

@@ -3,7 +3,7 @@
  * only ever listens where the test or demo runs). Every route maps onto `Controls`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ControlHandler, Emulator } from '../core/context.ts';
+import type { ControlHandler, Emulator, RetrySchedule } from '../core/context.ts';
 import { StripeApiError } from '../http/errors.ts';
 import type { ApiFaultSpec } from '../http/faults.ts';
 import { readBody } from '../http/server.ts';
@@ -29,7 +29,7 @@ function builtIns(controls: Controls): Record<string, BuiltIn> {
         to: body.to as number | undefined,
       }),
     'GET /_emulator/retry-schedule': () => controls.retrySchedule(),
-    'POST /_emulator/retry-schedule': (body) => controls.setRetrySchedule(body),
+    'POST /_emulator/retry-schedule': (body) => controls.setRetrySchedule(parseRetrySchedule(body)),
     'POST /_emulator/faults': (body) => {
       if (body.webhook) {
         controls.injectWebhookFault(body.webhook as WebhookFault);
@@ -63,6 +63,27 @@ function builtIns(controls: Controls): Record<string, BuiltIn> {
       controls.addWebhookEndpoint(body as unknown as WebhookEndpointSpec),
     'GET /_emulator/jobs': () => ({ pending: controls.pendingJobs(), failures: controls.jobFailures() }),
   };
+}
+
+/** `{ days: [3, 5, 7], end: 'canceled'|'unpaid'|'past_due', mark_uncollectible | markUncollectible }` */
+function parseRetrySchedule(body: Body): Partial<RetrySchedule> {
+  const out: Partial<RetrySchedule> = {};
+  if (body.days !== undefined) {
+    const days = body.days;
+    if (!Array.isArray(days) || !days.every((d) => typeof d === 'number' && d > 0)) {
+      throw new Error('days must be a list of positive numbers of days after the first failure');
+    }
+    out.days = [...days].sort((a, b) => a - b);
+  }
+  if (body.end !== undefined) {
+    if (body.end !== 'canceled' && body.end !== 'unpaid' && body.end !== 'past_due') {
+      throw new Error('end must be canceled, unpaid or past_due');
+    }
+    out.end = body.end;
+  }
+  const mark = body.markUncollectible ?? body.mark_uncollectible;
+  if (mark !== undefined) out.markUncollectible = mark === true;
+  return out;
 }
 
 function matchPattern(pattern: string, path: string): Record<string, string> | null {
