@@ -4,6 +4,7 @@ import { createDatabase } from '../apps/server/src/db/client.ts';
 import { loadEnv } from '../apps/server/src/env.ts';
 import { createLogger } from '../apps/server/src/http/logger.ts';
 import { createApiKeyCache } from '../apps/server/src/modules/api-keys/authenticateApiKey.ts';
+import { createStripeClient } from '../apps/server/src/stripe/createStripeClient.ts';
 
 /** The OpenAPI document exactly as the server publishes it, without a database or a port. */
 export async function openapiDocument(): Promise<Record<string, unknown>> {
@@ -17,6 +18,7 @@ export async function openapiDocument(): Promise<Record<string, unknown>> {
       logger: createLogger('silent'),
       jwt: null,
       apiKeyCache: createApiKeyCache(),
+      stripe: createStripeClient({ secretKey: 'sk_test_unused_00000000' }),
     },
     { dashboardDir: '/nonexistent' },
   );

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type Stripe from 'stripe';
 import type { Clock } from './clock.ts';
 import type { Database } from './db/client.ts';
 import type { Env } from './env.ts';
@@ -13,4 +14,6 @@ export interface Deps {
   logger: Logger;
   jwt: JwtVerifier | null;
   apiKeyCache: ApiKeyCache;
+  /** The one Stripe client (the emulator in demo mode and tests). */
+  stripe: Stripe;
 }

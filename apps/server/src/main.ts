@@ -11,6 +11,7 @@ import { createWorker, jobStats } from './jobs/index.ts';
 import { createApiKeyCache } from './modules/api-keys/authenticateApiKey.ts';
 import { DEMO_ORGS, demoOrgKey, seedDemo } from './modules/demo/seedDemo.ts';
 import { startDemoEmulator } from './modules/demo/startDemoEmulator.ts';
+import { createStripeClient } from './stripe/createStripeClient.ts';
 import { tasks } from './tasks.ts';
 
 /** Process entry: env -> db -> migrate -> (demo: emulator + seed) -> http. */
@@ -45,6 +46,10 @@ async function main() {
     logger,
     jwt: createJwtVerifier(env),
     apiKeyCache: createApiKeyCache(),
+    stripe: createStripeClient({
+      secretKey: env.STRIPE_SECRET_KEY ?? 'sk_test_unconfigured',
+      apiBase: env.STRIPE_API_BASE,
+    }),
   };
   if (env.demo) await seedDemo(deps);
 

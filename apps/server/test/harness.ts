@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { SignJWT } from 'jose';
 import { buildApp } from '../src/app.ts';
 import { createClock } from '../src/clock.ts';
@@ -8,9 +9,11 @@ import { createJwtVerifier } from '../src/http/auth/jwt.ts';
 import { createLogger } from '../src/http/logger.ts';
 import type { App } from '../src/http/types.ts';
 import { createApiKeyCache } from '../src/modules/api-keys/authenticateApiKey.ts';
+import { createStripeClient } from '../src/stripe/createStripeClient.ts';
 import { createTestDatabase, type TestDatabase } from './testDatabase.ts';
 
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
+export const TEST_STRIPE_KEY = 'sk_test_tollgate_tests_0000';
 export const TEST_ADMIN_KEY = 'tg_sk_test_operator_key_0123456789abcdef';
 export const TEST_ISSUER = 'https://idp.test';
 export const TEST_AUDIENCE = 'tollgate-test';
@@ -20,6 +23,8 @@ export interface TestApp {
   url: string;
   deps: Deps;
   db: TestDatabase;
+  /** The Stripe emulator this app talks to (its own, in-process, over HTTP). */
+  emulator: RunningEmulator;
   /** Real HTTP against the listening app. */
   request(method: string, path: string, opts?: RequestOpts): Promise<TestResponse>;
   close(): Promise<void>;
@@ -44,6 +49,7 @@ export interface TestResponse {
 /** Starts the real app on an ephemeral port over a fresh database (PGlite or Postgres per TEST_DB). */
 export async function startTestApp(envOverrides: Record<string, string> = {}): Promise<TestApp> {
   const db = await createTestDatabase();
+  const emulator = await startEmulator({ port: 0, log: () => {} });
   const env = loadEnv({
     NODE_ENV: 'test',
     TOLLGATE_DEMO: 'false',
@@ -53,6 +59,9 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
     JWT_SECRET: TEST_JWT_SECRET,
     JWT_ISSUER: TEST_ISSUER,
     JWT_AUDIENCE: TEST_AUDIENCE,
+    STRIPE_API_BASE: emulator.url,
+    STRIPE_SECRET_KEY: TEST_STRIPE_KEY,
+    STRIPE_PUBLISHABLE_KEY: 'pk_test_tollgate_tests_0000',
     ...envOverrides,
   });
   const deps: Deps = {
@@ -62,6 +71,8 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
     logger: createLogger(env.LOG_LEVEL),
     jwt: createJwtVerifier(env),
     apiKeyCache: createApiKeyCache(),
+    // Retries are the app's job (withStripeRetry), not the SDK's, so tests see exactly what we do.
+    stripe: createStripeClient({ secretKey: TEST_STRIPE_KEY, apiBase: emulator.url, maxNetworkRetries: 0 }),
   };
   const app = await buildApp(deps, { dashboardDir: '/nonexistent' });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -91,9 +102,11 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
     url,
     deps,
     db,
+    emulator,
     request,
     async close() {
       await app.close();
+      await emulator.stop();
       await db.dispose();
     },
   };

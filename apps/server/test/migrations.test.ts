@@ -9,6 +9,7 @@ import { loadEnv } from '../src/env.ts';
 import { createLogger } from '../src/http/logger.ts';
 import { randomToken } from '../src/ids.ts';
 import { createApiKeyCache } from '../src/modules/api-keys/authenticateApiKey.ts';
+import { createStripeClient } from '../src/stripe/createStripeClient.ts';
 import { startTestApp, type TestApp } from './harness.ts';
 import { testDbKind, withDatabaseName } from './testDatabase.ts';
 
@@ -62,6 +63,7 @@ async function serve(database: Database) {
       logger: createLogger('silent'),
       jwt: null,
       apiKeyCache: createApiKeyCache(),
+      stripe: createStripeClient({ secretKey: 'sk_test_unused_00000000' }),
     },
     { dashboardDir: '/nonexistent' },
   );

@@ -1,5 +1,7 @@
 export * from './apiKeys.ts';
 export * from './auditLog.ts';
+export * from './billing.ts';
+export * from './catalog.ts';
 export * from './dashboardSessions.ts';
 export * from './jobs.ts';
 export * from './memberships.ts';

@@ -1,4 +1,4 @@
-import { pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /** A tenant. The billing columns are the projection of Stripe that the billing issues fill in. */
 export const organizations = pgTable(
@@ -14,6 +14,20 @@ export const organizations = pgTable(
     subscriptionStatus: text('subscription_status'),
     currentPeriodEnd: timestamp('current_period_end', { withTimezone: true }),
     trialEndsAt: timestamp('trial_ends_at', { withTimezone: true }),
+    /** The catalog plan the org is on ('free' without a subscription). */
+    planKey: text('plan_key').notNull().default('free'),
+    /** Set when the org starts its first trial: one trial per org, ever. */
+    trialUsedAt: timestamp('trial_used_at', { withTimezone: true }),
+    /** Postal address as Stripe shapes it (line1, line2, city, state, postal_code, country). */
+    address: jsonb('address').$type<Record<string, string | null> | null>(),
+    taxIdType: text('tax_id_type'),
+    taxIdValue: text('tax_id_value'),
+    /** Institutions pay by invoice: send_invoice with net-N terms instead of card autopay. */
+    collectionMethod: text('collection_method', { enum: ['charge_automatically', 'send_invoice'] })
+      .notNull()
+      .default('charge_automatically'),
+    daysUntilDue: integer('days_until_due'),
+    poNumber: text('po_number'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
