@@ -9,6 +9,7 @@ import { productsModule } from './resources/catalog/products.ts';
 import { promotionCodesModule } from './resources/catalog/promotion-codes.ts';
 import { customersModule } from './resources/customers/customers.ts';
 import { taxIdsModule } from './resources/customers/tax-ids.ts';
+import { metersModule } from './resources/meters/meters.ts';
 import { authenticationModule } from './resources/payments/authentication.ts';
 import { chargesModule } from './resources/payments/charges.ts';
 import { paymentIntentsModule } from './resources/payments/payment-intents.ts';
@@ -35,4 +36,5 @@ export const modules: EmulatorModule[] = [
   chargesModule,
   refundsModule,
   authenticationModule,
+  metersModule,
 ];
