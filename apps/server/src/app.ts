@@ -19,6 +19,7 @@ import { registerAuditRoutes } from './modules/audit/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
 import { registerOrgRoutes } from './modules/orgs/routes.ts';
+import { registerPaymentMethodRoutes } from './modules/payment-methods/routes.ts';
 import { registerSessionRoutes } from './modules/sessions/routes.ts';
 import { registerSystemRoutes } from './modules/system/routes.ts';
 
@@ -100,6 +101,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerApiKeyRoutes(s, deps);
     registerSessionRoutes(s, deps);
     registerAuditRoutes(s, deps);
+    registerPaymentMethodRoutes(s, deps);
     if (deps.env.demo) registerDevSignInRoutes(s, deps);
   });
 

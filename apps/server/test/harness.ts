@@ -8,8 +8,10 @@ import { loadEnv } from '../src/env.ts';
 import { createJwtVerifier } from '../src/http/auth/jwt.ts';
 import { createLogger } from '../src/http/logger.ts';
 import type { App } from '../src/http/types.ts';
+import { createWorker } from '../src/jobs/index.ts';
 import { createApiKeyCache } from '../src/modules/api-keys/authenticateApiKey.ts';
 import { createStripeClient } from '../src/stripe/createStripeClient.ts';
+import { tasks } from '../src/tasks.ts';
 import { createTestDatabase, type TestDatabase } from './testDatabase.ts';
 
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
@@ -25,6 +27,8 @@ export interface TestApp {
   db: TestDatabase;
   /** The Stripe emulator this app talks to (its own, in-process, over HTTP). */
   emulator: RunningEmulator;
+  /** Runs every background job that is due now (the worker is not polling in tests). */
+  runJobs(): Promise<number>;
   /** Real HTTP against the listening app. */
   request(method: string, path: string, opts?: RequestOpts): Promise<TestResponse>;
   close(): Promise<void>;
@@ -80,6 +84,14 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
   // Links minted by the server must point at this instance.
   deps.env.publicUrl = url;
 
+  const worker = createWorker({
+    database: db.database,
+    clock: deps.clock,
+    tasks,
+    deps,
+    pollIntervalMs: 60_000,
+  });
+
   const request: TestApp['request'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -103,6 +115,7 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
     deps,
     db,
     emulator,
+    runJobs: () => worker.runOnce(),
     request,
     async close() {
       await app.close();

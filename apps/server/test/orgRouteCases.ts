@@ -60,4 +60,32 @@ export const orgRouteCases: OrgRouteCase[] = [
     minRole: 'admin',
     invalid: { query: 'limit=1000', field: 'limit' },
   },
+
+  { method: 'GET', path: '/v1/orgs/{org}/payment-methods', minRole: 'member' },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/payment-methods/setup-intents',
+    minRole: 'admin',
+    body: () => ({}),
+  },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/payment-methods',
+    minRole: 'admin',
+    body: () => ({ payment_method_id: 'pm_card_visa' }),
+    invalid: { body: { payment_method_id: 'card_4242' }, field: 'payment_method_id' },
+  },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/payment-methods/{pm}/default',
+    minRole: 'admin',
+    params: () => ({ pm: 'pm_doesNotExist000000' }),
+    body: () => ({}),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/orgs/{org}/payment-methods/{pm}',
+    minRole: 'admin',
+    params: () => ({ pm: 'pm_doesNotExist000000' }),
+  },
 ];

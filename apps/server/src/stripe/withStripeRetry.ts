@@ -5,6 +5,11 @@ export interface RetryOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Also retry 409 "a request with this idempotency key is in progress": a concurrent twin will
+   * finish, and the retry then receives its result.
+   */
+  retryConflicts?: boolean;
 }
 
 /**
@@ -21,7 +26,8 @@ export async function withStripeRetry<T>(fn: () => Promise<T>, opts: RetryOption
     try {
       return await fn();
     } catch (err) {
-      if (attempt >= attempts || classifyStripeError(err) !== 'retry') throw err;
+      const conflict = opts.retryConflicts && (err as { statusCode?: number }).statusCode === 409;
+      if (attempt >= attempts || (classifyStripeError(err) !== 'retry' && !conflict)) throw err;
       await sleep(Math.min(max, base * 2 ** (attempt - 1)));
     }
   }

@@ -154,7 +154,42 @@ export const catalogSchema = z
       c.coupons.map((p) => p.id),
       'coupons',
     );
+    dup(
+      c.meteredAddons.map((a) => a.meterEventName),
+      'meteredAddons',
+    );
+    // Stripe treats promotion codes case-insensitively.
+    c.coupons.forEach((coupon, i) => {
+      const others = c.coupons.slice(0, i).flatMap((o) => o.promotionCodes.map((x) => x.toLowerCase()));
+      coupon.promotionCodes.forEach((code, j) => {
+        const lower = code.toLowerCase();
+        if (
+          others.includes(lower) ||
+          coupon.promotionCodes.slice(0, j).some((x) => x.toLowerCase() === lower)
+        )
+          ctx.addIssue({
+            code: 'custom',
+            path: ['coupons', i, 'promotionCodes', j],
+            message: `duplicate promotion code "${code}"`,
+          });
+      });
+    });
     c.plans.forEach((p, i) => {
+      for (const [interval, spec] of Object.entries(p.prices)) {
+        const at = ['plans', i, 'prices', interval];
+        if (spec?.model === 'per_seat' && spec.maxSeats !== undefined && spec.maxSeats < spec.minSeats)
+          ctx.addIssue({ code: 'custom', path: [...at, 'maxSeats'], message: 'must be >= minSeats' });
+        if (spec?.model === 'tiered')
+          spec.tiers.forEach((t, j) => {
+            const prev = spec.tiers[j - 1]?.upTo;
+            if (j > 0 && (prev === 'inf' || (t.upTo !== 'inf' && prev !== undefined && t.upTo <= prev)))
+              ctx.addIssue({
+                code: 'custom',
+                path: [...at, 'tiers', j, 'upTo'],
+                message: 'tiers must be in increasing upTo order, "inf" last',
+              });
+          });
+      }
       for (const [f, v] of Object.entries(p.features)) {
         const def = c.features[f];
         if (!def)

@@ -12,6 +12,12 @@ export function presentOrg(o: OrgRow) {
     subscription_status: o.subscriptionStatus,
     current_period_end: o.currentPeriodEnd?.toISOString() ?? null,
     trial_ends_at: o.trialEndsAt?.toISOString() ?? null,
+    plan_key: o.planKey,
+    address: o.address ?? null,
+    tax_id: o.taxIdValue ? { type: o.taxIdType ?? '', value: o.taxIdValue } : null,
+    collection_method: o.collectionMethod,
+    days_until_due: o.daysUntilDue,
+    po_number: o.poNumber,
     created_at: o.createdAt.toISOString(),
     updated_at: o.updatedAt.toISOString(),
   };

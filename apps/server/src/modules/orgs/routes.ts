@@ -20,6 +20,12 @@ export const orgView = z
     subscription_status: z.string().nullable(),
     current_period_end: z.string().nullable(),
     trial_ends_at: z.string().nullable(),
+    plan_key: z.string(),
+    address: z.record(z.string(), z.string().nullable()).nullable(),
+    tax_id: z.object({ type: z.string(), value: z.string() }).nullable(),
+    collection_method: z.enum(['charge_automatically', 'send_invoice']),
+    days_until_due: z.number().int().nullable(),
+    po_number: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -33,6 +39,45 @@ const createOrgBody = z
     owner: z.object(memberRefFields).strict().superRefine(refineMemberRef).optional(),
   })
   .strict();
+
+const addressSchema = z
+  .object({
+    line1: z.string().max(200).nullable().optional(),
+    line2: z.string().max(200).nullable().optional(),
+    city: z.string().max(100).nullable().optional(),
+    state: z.string().max(100).nullable().optional(),
+    postal_code: z.string().max(20).nullable().optional(),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, e.g. US')
+      .nullable()
+      .optional(),
+  })
+  .strict();
+
+const updateOrgBody = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    billing_email: z.email().max(320).nullable().optional(),
+    address: addressSchema.nullable().optional(),
+    tax_id: z
+      .object({
+        type: z.enum(['eu_vat', 'us_ein', 'gb_vat', 'ca_bn', 'au_abn', 'de_stn', 'in_gst']),
+        value: z.string().min(2).max(40),
+      })
+      .strict()
+      .nullable()
+      .optional(),
+    /** Institutions: `send_invoice` bills by invoice with net-N terms instead of card autopay. */
+    collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
+    days_until_due: z.number().int().min(1).max(365).nullable().optional(),
+    po_number: z.string().trim().min(1).max(60).nullable().optional(),
+  })
+  .strict()
+  .refine((b) => b.collection_method !== 'send_invoice' || b.days_until_due !== null, {
+    path: ['days_until_due'],
+    message: 'required (1-365) for send_invoice billing',
+  });
 
 export function registerOrgRoutes(app: App, deps: Deps) {
   app.post(
@@ -79,22 +124,23 @@ export function registerOrgRoutes(app: App, deps: Deps) {
     {
       schema: {
         tags: ['orgs'],
-        summary: 'Update name or billing email (admin)',
+        summary: 'Update the billing profile: name, email, address, tax id, invoice billing (admin)',
         params: orgParams,
-        body: z
-          .object({
-            name: z.string().trim().min(1).max(200).optional(),
-            billing_email: z.email().max(320).nullable().optional(),
-          })
-          .strict(),
+        body: updateOrgBody,
         response: { 200: orgView, ...authErrors },
       },
     },
     async (request) => {
       const ctx = await requireOrg(deps, request, request.params.org, 'admin');
+      const b = request.body;
       return updateOrg(deps, ctx.audit, ctx.orgId, {
-        name: request.body.name,
-        billingEmail: request.body.billing_email,
+        name: b.name,
+        billingEmail: b.billing_email,
+        address: b.address,
+        taxId: b.tax_id,
+        collectionMethod: b.collection_method,
+        daysUntilDue: b.days_until_due,
+        poNumber: b.po_number,
       });
     },
   );

@@ -51,6 +51,8 @@ export const setupIntentsModule: EmulatorModule = {
         payment_method: p.string(),
         payment_method_data: paymentMethodDataParams,
         payment_method_types: p.array(p.string()),
+        // The 2026 API names it allowed_payment_method_types; older clients send payment_method_types.
+        allowed_payment_method_types: p.array(p.string()),
         automatic_payment_methods: p.object({
           enabled: p.required(p.bool()),
           allow_redirects: p.enum(['always', 'never']),
@@ -84,7 +86,11 @@ export const setupIntentsModule: EmulatorModule = {
           usage: params.usage,
           description: params.description,
           metadata: mergeMetadata({}, params.metadata),
-          payment_method_types: params.payment_method_types?.length ? params.payment_method_types : undefined,
+          payment_method_types: params.allowed_payment_method_types?.length
+            ? params.allowed_payment_method_types
+            : params.payment_method_types?.length
+              ? params.payment_method_types
+              : undefined,
           automatic_payment_methods: params.automatic_payment_methods,
         });
         if (!params.confirm) return si;
