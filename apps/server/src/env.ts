@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /**
@@ -50,6 +51,9 @@ export const envSchema = z
     EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
     /** Demo mode: the embedded emulator's state file, so a demo survives restarts. */
     EMULATOR_STATE_FILE: z.string().default('.tollgate/stripe-emulator.json'),
+
+    /** The plan catalog (`tollgate catalog push`, demo start). Relative paths: from the working directory. */
+    CATALOG_FILE: z.string().default(fileURLToPath(new URL('../../../tollgate.config.ts', import.meta.url))),
 
     TOLLGATE_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),

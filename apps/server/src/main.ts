@@ -9,6 +9,9 @@ import { createLogger } from './http/logger.ts';
 import { createMetrics, registerJobMetrics } from './http/observability.ts';
 import { createWorker, jobStats } from './jobs/index.ts';
 import { createApiKeyCache } from './modules/api-keys/authenticateApiKey.ts';
+import type { Catalog } from './modules/catalog/catalogSchema.ts';
+import { CatalogError, loadCatalog } from './modules/catalog/loadCatalog.ts';
+import { pushCatalog } from './modules/catalog/pushCatalog.ts';
 import { DEMO_ORGS, demoOrgKey, seedDemo } from './modules/demo/seedDemo.ts';
 import { startDemoEmulator } from './modules/demo/startDemoEmulator.ts';
 import { createStripeClient } from './stripe/createStripeClient.ts';
@@ -17,10 +20,12 @@ import { tasks } from './tasks.ts';
 /** Process entry: env -> db -> migrate -> (demo: emulator + seed) -> http. */
 async function main() {
   let env: ReturnType<typeof loadEnv>;
+  let catalog: Catalog;
   try {
     env = loadEnv();
+    catalog = await loadCatalog(env.CATALOG_FILE);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof CatalogError) {
       console.error(err.message);
       process.exit(78); // EX_CONFIG
     }
@@ -52,6 +57,11 @@ async function main() {
     }),
   };
   if (env.demo) await seedDemo(deps);
+  // The embedded emulator starts empty: give it the catalog (a no-op on later starts).
+  if (emulator)
+    await pushCatalog(deps, catalog).catch((err) =>
+      logger.error({ err }, 'catalog push to the emulator failed'),
+    );
 
   const metrics = createMetrics();
   registerJobMetrics(metrics, () => jobStats(database, deps.clock));

@@ -1,4 +1,4 @@
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import { type Catalog, type Interval, lookupKeys, type Plan, type PriceSpec } from './catalogSchema.ts';
 
 /**
@@ -249,7 +249,8 @@ export function priceCreateParams(p: DesiredPrice, meterId: string | null): Stri
       ...(t.unitAmount !== null ? { unit_amount: t.unitAmount } : {}),
       ...(t.flatAmount !== null ? { flat_amount: t.flatAmount } : {}),
     }));
-  } else if (p.unitAmountDecimal !== null) params.unit_amount_decimal = p.unitAmountDecimal;
+  } else if (p.unitAmountDecimal !== null)
+    params.unit_amount_decimal = Stripe.Decimal.from(p.unitAmountDecimal);
   else params.unit_amount = p.unitAmount ?? 0;
   return params;
 }
