@@ -16,11 +16,13 @@ import type { App } from './http/types.ts';
 import { randomToken } from './ids.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/routes.ts';
 import { registerAuditRoutes } from './modules/audit/routes.ts';
+import { registerCatalogRoutes } from './modules/catalog/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
 import { registerOrgRoutes } from './modules/orgs/routes.ts';
 import { registerPaymentMethodRoutes } from './modules/payment-methods/routes.ts';
 import { registerSessionRoutes } from './modules/sessions/routes.ts';
+import { registerSubscriptionRoutes } from './modules/subscriptions/routes.ts';
 import { registerSystemRoutes } from './modules/system/routes.ts';
 
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
@@ -96,12 +98,14 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
   await app.register(async (scope) => {
     const s = scope as unknown as App;
     registerSystemRoutes(s, deps, metrics);
+    registerCatalogRoutes(s, deps);
     registerOrgRoutes(s, deps);
     registerMemberRoutes(s, deps);
     registerApiKeyRoutes(s, deps);
     registerSessionRoutes(s, deps);
     registerAuditRoutes(s, deps);
     registerPaymentMethodRoutes(s, deps);
+    registerSubscriptionRoutes(s, deps);
     if (deps.env.demo) registerDevSignInRoutes(s, deps);
   });
 

@@ -88,4 +88,37 @@ export const orgRouteCases: OrgRouteCase[] = [
     minRole: 'admin',
     params: () => ({ pm: 'pm_doesNotExist000000' }),
   },
+
+  { method: 'GET', path: '/v1/orgs/{org}/subscription', minRole: 'member' },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/subscription',
+    minRole: 'admin',
+    body: () => ({ plan: 'basic' }),
+    invalid: { body: { plan: 'basic', seats: 0 }, field: 'seats' },
+  },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/subscription/preview',
+    minRole: 'member',
+    body: () => ({ plan: 'professional' }),
+    invalid: { body: { plan: 'professional', interval: 'weekly' }, field: 'interval' },
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/orgs/{org}/subscription',
+    minRole: 'admin',
+    body: () => ({ plan: 'professional' }),
+    invalid: { body: { plan: 'Pro Plan!' }, field: 'plan' },
+  },
+  { method: 'DELETE', path: '/v1/orgs/{org}/subscription/pending-change', minRole: 'admin' },
+  { method: 'POST', path: '/v1/orgs/{org}/subscription/cancel', minRole: 'admin', body: () => ({}) },
+  { method: 'POST', path: '/v1/orgs/{org}/subscription/resume', minRole: 'admin', body: () => ({}) },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/subscription/cancel-now',
+    minRole: 'owner',
+    body: () => ({ refund: false }),
+    invalid: { body: { refund: 'yes' }, field: 'refund' },
+  },
 ];

@@ -1,0 +1,26 @@
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import { organizations, paymentMethods, subscriptions } from '../../db/schema/index.ts';
+import { withOrgTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
+import { notFound } from '../../http/errors.ts';
+import { presentSubscription } from './presentSubscription.ts';
+
+/** The org's current subscription from the projection (no Stripe call on this read path). */
+export async function getSubscription(deps: Pick<Deps, 'database'>, orgId: string) {
+  return withOrgTx(deps.database, orgId, async (tx) => {
+    const [org] = await tx.select().from(organizations).where(eq(organizations.id, orgId));
+    if (!org) throw notFound('org');
+    const sub = org.subscriptionId
+      ? ((await tx.select().from(subscriptions).where(eq(subscriptions.id, org.subscriptionId)))[0] ?? null)
+      : null;
+    const cards = await tx
+      .select()
+      .from(paymentMethods)
+      .where(and(eq(paymentMethods.orgId, orgId), isNull(paymentMethods.detachedAt)))
+      .orderBy(desc(paymentMethods.isDefault));
+    const card =
+      cards.find((c) => c.id === sub?.defaultPaymentMethodId) ?? cards.find((c) => c.isDefault) ?? null;
+    const live = sub && !['canceled', 'incomplete_expired'].includes(sub.status) ? sub : null;
+    return presentSubscription(live, card, live ? (sub?.planKey ?? org.planKey) : 'free');
+  });
+}
