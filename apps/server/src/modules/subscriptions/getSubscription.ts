@@ -4,9 +4,27 @@ import { withOrgTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
 import { notFound } from '../../http/errors.ts';
 import { presentSubscription } from './presentSubscription.ts';
+import { isStale, refreshSubscription } from './refreshSubscription.ts';
 
-/** The org's current subscription from the projection (no Stripe call on this read path). */
-export async function getSubscription(deps: Pick<Deps, 'database'>, orgId: string) {
+/**
+ * The org's current subscription from the projection. No Stripe call on this read path unless
+ * the projection is visibly behind (a period, trial or scheduled change that is already over).
+ */
+export async function getSubscription(
+  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger'>,
+  orgId: string,
+) {
+  const first = await readSubscription(deps, orgId);
+  if (
+    first.row &&
+    isStale(first.row, deps.clock.nowMs()) &&
+    (await refreshSubscription(deps, orgId, first.row.id))
+  )
+    return (await readSubscription(deps, orgId)).view;
+  return first.view;
+}
+
+async function readSubscription(deps: Pick<Deps, 'database'>, orgId: string) {
   return withOrgTx(deps.database, orgId, async (tx) => {
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, orgId));
     if (!org) throw notFound('org');
@@ -21,6 +39,6 @@ export async function getSubscription(deps: Pick<Deps, 'database'>, orgId: strin
     const card =
       cards.find((c) => c.id === sub?.defaultPaymentMethodId) ?? cards.find((c) => c.isDefault) ?? null;
     const live = sub && !['canceled', 'incomplete_expired'].includes(sub.status) ? sub : null;
-    return presentSubscription(live, card, live ? (sub?.planKey ?? org.planKey) : 'free');
+    return { row: sub, view: presentSubscription(live, card, live ? (sub?.planKey ?? org.planKey) : 'free') };
   });
 }
