@@ -39,6 +39,17 @@ describe('@tollgate/client against a running server', () => {
     expect(s.url.startsWith(`${t.url}/auth/dashboard?token=`)).toBe(true);
   });
 
+  it('billing calls under the names host apps use, bound to one org', async () => {
+    const client = createTollgateClient({ baseUrl: t.url, token: org.key, org: org.id });
+    expect((await client.getSubscription()).plan).toBe('free');
+    const card = await client.addPaymentMethod('pm_card_visa');
+    expect(card).toMatchObject({ brand: 'visa', last4: '4242', is_default: true });
+    expect((await client.getPaymentMethods()).data.map((c) => c.id)).toEqual([card.id]);
+    expect((await client.removePaymentMethod(card.id)).data).toEqual([]);
+    const unbound = createTollgateClient({ baseUrl: t.url, token: org.key });
+    await expect(unbound.getSubscription()).rejects.toThrow(/org/);
+  });
+
   it('has types generated from the current OpenAPI document (run `npm run client:types` when this fails)', async () => {
     const committed = readFileSync(
       new URL('../../../packages/client/src/schema.ts', import.meta.url),

@@ -1,3 +1,4 @@
+import { billingCalls } from './billing.ts';
 import { createTransport, type TransportOptions } from './http.ts';
 
 export { TollgateError } from './http.ts';
@@ -7,9 +8,10 @@ export type { paths } from './schema.ts';
  * Typed client for a host product's backend (secret key) or front end (user JWT).
  * Types come from the server's OpenAPI document (`npm run client:types`).
  */
-export function createTollgateClient(opts: TransportOptions) {
+export function createTollgateClient(opts: TransportOptions & { org?: string }) {
   const call = createTransport(opts);
   return {
+    ...billingCalls(call, opts.org),
     /** Escape hatch: any operation in the contract, fully typed. */
     call,
     me: () => call('get', '/v1/me', {}),
