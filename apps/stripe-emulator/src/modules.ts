@@ -7,6 +7,8 @@ import { couponsModule } from './resources/catalog/coupons.ts';
 import { pricesModule } from './resources/catalog/prices.ts';
 import { productsModule } from './resources/catalog/products.ts';
 import { promotionCodesModule } from './resources/catalog/promotion-codes.ts';
+import { checkoutPagesModule } from './resources/checkout/page.ts';
+import { checkoutSessionsModule } from './resources/checkout/sessions.ts';
 import { customersModule } from './resources/customers/customers.ts';
 import { taxIdsModule } from './resources/customers/tax-ids.ts';
 import { metersModule } from './resources/meters/meters.ts';
@@ -37,4 +39,6 @@ export const modules: EmulatorModule[] = [
   refundsModule,
   authenticationModule,
   metersModule,
+  checkoutSessionsModule,
+  checkoutPagesModule,
 ];

@@ -32,7 +32,7 @@ export interface HttpDeps {
   onRequest?: (entry: RequestLogEntry) => void;
   idempotency: IdempotencyCache;
   faults: FaultList;
-  /** Handles `/_emulator/...`. */
+  /** Handles `/_emulator/...` and the hosted pages (`/c/...` checkout, `/p/...` billing portal). */
   control: (req: IncomingMessage, res: ServerResponse, path: string, query: string) => Promise<void>;
 }
 
@@ -77,6 +77,10 @@ function takeExpand(params: FormObject): string[] {
   return values.filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
+function isHostedPage(path: string): boolean {
+  return path.startsWith('/c/') || path.startsWith('/p/');
+}
+
 export function createListener(deps: HttpDeps) {
   const { ctx, idempotency, faults } = deps;
 
@@ -87,7 +91,9 @@ export function createListener(deps: HttpDeps) {
     const query = q === -1 ? '' : rawUrl.slice(q + 1);
     const method = (req.method ?? 'GET').toUpperCase();
 
-    if (path.startsWith('/_emulator/') || path === '/_emulator') {
+    // Hosted pages a browser opens without an API key (Checkout /c/pay/:cs, portal /p/session/:id)
+    // are control routes too; modules add them with app.control().
+    if (path.startsWith('/_emulator/') || path === '/_emulator' || isHostedPage(path)) {
       await deps.control(req, res, path, query);
       return;
     }
