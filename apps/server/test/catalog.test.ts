@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTollgateClient } from '../../../packages/client/src/index.ts';
 import exampleCatalog from '../../../tollgate.config.ts';
 import type { CatalogInput } from '../src/modules/catalog/catalogSchema.ts';
 import { diffCatalog } from '../src/modules/catalog/diffCatalog.ts';
@@ -321,6 +322,16 @@ describe('public catalog routes', () => {
         ]),
       );
     else expect(res.body.metered).toEqual([]);
+  });
+
+  it('the client package reads both without a token', async () => {
+    const client = createTollgateClient({ baseUrl: t.url });
+    const plans = await client.getPlans();
+    expect(plans.data.find((p) => p.key === 'basic')?.prices[0]?.amount).toBe(2900);
+    const products = await client.getCreditProducts();
+    expect(products.packs.map((p) => p.price_id)).toEqual(
+      (await t.request('GET', '/v1/credit-products')).body.packs.map((p: { price_id: string }) => p.price_id),
+    );
   });
 });
 

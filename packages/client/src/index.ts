@@ -15,6 +15,10 @@ export function createTollgateClient(opts: TransportOptions & { org?: string }) 
     /** Escape hatch: any operation in the contract, fully typed. */
     call,
     me: () => call('get', '/v1/me', {}),
+    /** Public (no credentials needed): plans with features, trial days, credits and live prices. */
+    getPlans: () => call('get', '/v1/plans', {}),
+    /** Public: credit packs and metered add-ons with their prices. */
+    getCreditProducts: () => call('get', '/v1/credit-products', {}),
     getOrg: (org: string) => call('get', '/v1/orgs/{org}', { path: { org } }),
     updateOrg: (org: string, body: { name?: string; billing_email?: string | null }) =>
       call('patch', '/v1/orgs/{org}', { path: { org }, body }),
