@@ -17,10 +17,13 @@ import { randomToken } from './ids.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/routes.ts';
 import { registerAuditRoutes } from './modules/audit/routes.ts';
 import { registerCatalogRoutes } from './modules/catalog/routes.ts';
+import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
 import { registerOrgRoutes } from './modules/orgs/routes.ts';
 import { registerPaymentMethodRoutes } from './modules/payment-methods/routes.ts';
+import { registerPaymentIntentRoutes } from './modules/payments/paymentIntentRoutes.ts';
+import { registerPortalRoutes } from './modules/portal/routes.ts';
 import { registerSessionRoutes } from './modules/sessions/routes.ts';
 import { registerSubscriptionRoutes } from './modules/subscriptions/routes.ts';
 import { registerSystemRoutes } from './modules/system/routes.ts';
@@ -106,6 +109,9 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerAuditRoutes(s, deps);
     registerPaymentMethodRoutes(s, deps);
     registerSubscriptionRoutes(s, deps);
+    registerCheckoutRoutes(s, deps);
+    registerPaymentIntentRoutes(s, deps);
+    registerPortalRoutes(s, deps);
     if (deps.env.demo) registerDevSignInRoutes(s, deps);
   });
 

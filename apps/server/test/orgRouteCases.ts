@@ -121,4 +121,43 @@ export const orgRouteCases: OrgRouteCase[] = [
     body: () => ({ refund: false }),
     invalid: { body: { refund: 'yes' }, field: 'refund' },
   },
+
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/checkout-sessions',
+    minRole: 'admin',
+    body: () => ({
+      mode: 'payment',
+      items: [{ pack: 'credits_1k', quantity: 1 }],
+      success_url: 'https://app.example.test/ok',
+      cancel_url: 'https://app.example.test/back',
+    }),
+    invalid: {
+      body: { mode: 'payment', items: [], success_url: 'https://a.test/', cancel_url: 'https://a.test/' },
+      field: 'items',
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/orgs/{org}/checkout-sessions/{id}',
+    minRole: 'member',
+    params: () => ({ id: 'cs_test_doesNotExist000000' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/payment-intents',
+    minRole: 'admin',
+    body: () => ({ amount: 1500, currency: 'usd', description: 'Setup fee', idempotency_key: 'order_0000001' }),
+    invalid: {
+      body: { amount: 49, currency: 'usd', description: 'x', idempotency_key: 'order_0000001' },
+      field: 'amount',
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/portal-sessions',
+    minRole: 'admin',
+    body: () => ({ return_url: 'https://app.example.test/billing' }),
+    invalid: { body: { return_url: 'https://app.example.test/', flow: 'delete_everything' }, field: 'flow' },
+  },
 ];
