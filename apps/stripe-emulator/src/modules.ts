@@ -11,6 +11,8 @@ import { checkoutPagesModule } from './resources/checkout/page.ts';
 import { checkoutSessionsModule } from './resources/checkout/sessions.ts';
 import { customersModule } from './resources/customers/customers.ts';
 import { taxIdsModule } from './resources/customers/tax-ids.ts';
+import { portalConfigurationsModule } from './resources/portal/configurations.ts';
+import { portalSessionsModule } from './resources/portal/sessions.ts';
 import { metersModule } from './resources/meters/meters.ts';
 import { authenticationModule } from './resources/payments/authentication.ts';
 import { chargesModule } from './resources/payments/charges.ts';
@@ -41,4 +43,6 @@ export const modules: EmulatorModule[] = [
   metersModule,
   checkoutSessionsModule,
   checkoutPagesModule,
+  portalConfigurationsModule,
+  portalSessionsModule,
 ];
