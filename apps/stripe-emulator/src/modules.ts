@@ -3,6 +3,10 @@
  * hook listeners, which run in registration order).
  */
 import type { EmulatorModule } from './core/module.ts';
+import { invoiceItemsModule } from './resources/billing/invoice-items.ts';
+import { invoicesModule } from './resources/billing/invoices.ts';
+import { subscriptionSchedulesModule } from './resources/billing/schedules.ts';
+import { subscriptionsModule } from './resources/billing/subscriptions.ts';
 import { couponsModule } from './resources/catalog/coupons.ts';
 import { pricesModule } from './resources/catalog/prices.ts';
 import { productsModule } from './resources/catalog/products.ts';
@@ -40,6 +44,10 @@ export const modules: EmulatorModule[] = [
   chargesModule,
   refundsModule,
   authenticationModule,
+  invoiceItemsModule,
+  invoicesModule,
+  subscriptionsModule,
+  subscriptionSchedulesModule,
   metersModule,
   checkoutSessionsModule,
   checkoutPagesModule,
