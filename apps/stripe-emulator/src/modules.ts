@@ -15,8 +15,6 @@ import { checkoutPagesModule } from './resources/checkout/page.ts';
 import { checkoutSessionsModule } from './resources/checkout/sessions.ts';
 import { customersModule } from './resources/customers/customers.ts';
 import { taxIdsModule } from './resources/customers/tax-ids.ts';
-import { portalConfigurationsModule } from './resources/portal/configurations.ts';
-import { portalSessionsModule } from './resources/portal/sessions.ts';
 import { metersModule } from './resources/meters/meters.ts';
 import { authenticationModule } from './resources/payments/authentication.ts';
 import { chargesModule } from './resources/payments/charges.ts';
@@ -27,6 +25,8 @@ import { setupIntentsModule } from './resources/payments/setup-intents.ts';
 import { eventsModule } from './resources/platform/events.ts';
 import { testClocksModule } from './resources/platform/test-clocks.ts';
 import { webhookEndpointsModule } from './resources/platform/webhook-endpoints.ts';
+import { portalConfigurationsModule } from './resources/portal/configurations.ts';
+import { portalSessionsModule } from './resources/portal/sessions.ts';
 
 export const modules: EmulatorModule[] = [
   eventsModule,
