@@ -32,7 +32,7 @@ import { attachPaymentMethod } from '../payments/payment-method-ops.ts';
 import { cancelSetupIntent, confirmSetupIntent, createSetupIntent } from '../payments/setup-intent-ops.ts';
 import { PaymentIntents, SetupIntents } from '../payments/tables.ts';
 import { applyDiscounts, sessionAmounts } from './build.ts';
-import { startCheckoutSubscription } from './subscription.ts';
+import { onSubscriptionEvent, startCheckoutSubscription } from './subscription.ts';
 import { type CheckoutSessionMeta, CheckoutSessions, type PendingPayer } from './tables.ts';
 
 export const OWNER = 'checkout.session';
@@ -298,10 +298,18 @@ export function confirmCheckoutSession(
   // Subscription mode: the card is saved on the customer, then the subscription is created.
   if (!customer) throw new Error('subscription checkout without a customer');
   attachPaymentMethod(ctx, pm.id, customer, 'payment_method');
-  const started = startCheckoutSubscription(ctx, session, meta, { customer, paymentMethod: pm.id });
-  session = table.replace({ ...table.require(session.id), subscription: started.subscription });
-  if (started.complete) completeCheckoutSession(ctx, session.id, { invoice: started.invoice });
-  else if (started.failure) throw started.failure;
+  const started = startCheckoutSubscription(ctx, session, metaOf(ctx, session.id), {
+    customer,
+    paymentMethod: pm.id,
+  });
+  if (started.complete) {
+    completeCheckoutSession(ctx, session.id, {
+      invoice: started.invoice,
+      subscription: started.subscription,
+    });
+  } else if (started.failure) {
+    throw started.failure;
+  }
   return table.require(session.id);
 }
 
@@ -309,7 +317,7 @@ export function confirmCheckoutSession(
 export function completeCheckoutSession(
   ctx: Emulator,
   id: string,
-  result: { invoice?: string | null } = {},
+  result: { invoice?: string | null; subscription?: string | null } = {},
 ): Stripe.Checkout.Session | undefined {
   const table = ctx.store.of(CheckoutSessions);
   const session = table.get(id);
@@ -324,12 +332,15 @@ export function completeCheckoutSession(
   } else if (session.mode === 'subscription') {
     paymentStatus = (session.amount_total ?? 0) > 0 ? 'paid' : 'no_payment_required';
   }
-  for (const couponId of meta.coupons) redeemCoupon(ctx, couponId);
-  for (const discount of session.discounts ?? []) {
-    if (typeof discount.promotion_code === 'string') {
-      const codes = ctx.store.of(PromotionCodes);
-      const code = codes.get(discount.promotion_code);
-      if (code) codes.update(code.id, { times_redeemed: code.times_redeemed + 1 });
+  // Subscription discounts are redeemed by the subscription itself.
+  if (session.mode === 'payment') {
+    for (const couponId of meta.coupons) redeemCoupon(ctx, couponId);
+    for (const discount of session.discounts ?? []) {
+      if (typeof discount.promotion_code === 'string') {
+        const codes = ctx.store.of(PromotionCodes);
+        const code = codes.get(discount.promotion_code);
+        if (code) codes.update(code.id, { times_redeemed: code.times_redeemed + 1 });
+      }
     }
   }
   ctx.scheduler.cancel(`checkout.expire:${id}`);
@@ -350,6 +361,7 @@ export function completeCheckoutSession(
     },
     collected_information: { business_name: null, individual_name: null, shipping_details: null },
     invoice: result.invoice ?? session.invoice,
+    subscription: result.subscription ?? session.subscription,
     url: null,
   });
   emitEvent(ctx, 'checkout.session.completed', next);
@@ -365,4 +377,7 @@ export function onIntentEvent(ctx: Emulator, type: string, object: Record<string
     owner = ctx.store.of(SetupIntents).meta(object.id as string)?.owner;
   }
   if (owner?.object === OWNER) completeCheckoutSession(ctx, owner.id);
+  onSubscriptionEvent(ctx, type, object, (id, invoice, subscription) =>
+    completeCheckoutSession(ctx, id, { invoice, subscription }),
+  );
 }

@@ -507,7 +507,12 @@ export const checkoutSessionsModule: EmulatorModule = {
     });
 
     app.on(eventEmitted, (ctx, event) => {
-      if (event.type.startsWith('payment_intent.') || event.type === 'setup_intent.succeeded') {
+      if (
+        event.type === 'payment_intent.succeeded' ||
+        event.type === 'payment_intent.amount_capturable_updated' ||
+        event.type === 'setup_intent.succeeded' ||
+        event.type === 'customer.subscription.updated'
+      ) {
         onIntentEvent(ctx, event.type, event.data.object);
       }
     });

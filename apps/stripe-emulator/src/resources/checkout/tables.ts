@@ -53,6 +53,8 @@ export interface CheckoutSessionMeta {
   /** Coupon each `discounts[]` entry resolved to (promotion codes included). */
   coupons: string[];
   payer?: PendingPayer;
+  /** Subscription mode: the subscription created by an attempt whose first payment is pending. */
+  pendingSubscription?: string;
 }
 
 export const CheckoutSessions = defineTable<Stripe.Checkout.Session, CheckoutSessionMeta>({
