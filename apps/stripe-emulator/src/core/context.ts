@@ -71,8 +71,9 @@ export interface Emulator {
   log: (message: string, extra?: Record<string, unknown>) => void;
 }
 
+/** Stripe's recommended default: 8 tries (the first attempt + 7 retries) within 2 weeks. */
 export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = {
-  days: [3, 5, 7],
+  days: [1, 3, 5, 7, 9, 11, 14],
   end: 'canceled',
   markUncollectible: false,
 };

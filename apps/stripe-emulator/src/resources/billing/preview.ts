@@ -14,8 +14,10 @@
  * - `schedule`: the next invoice of the schedule's subscription.
  */
 import type { Emulator } from '../../core/context.ts';
-import { nowFor } from '../../core/events.ts';
+import { emitEvent, nowFor } from '../../core/events.ts';
 import { randomAlphanumeric } from '../../core/ids.ts';
+import { defineJob } from '../../core/scheduler.ts';
+import type { Row } from '../../core/store.ts';
 import { invalidRequest, parameterMissing, StripeApiError } from '../../http/errors.ts';
 import { type InferShape, p } from '../../http/params.ts';
 import { amountFor } from '../catalog/pricing.ts';
@@ -400,3 +402,25 @@ function resolvePreviewPrice(
   if (!price) throw parameterMissing(`${param}[price]`);
   return price;
 }
+
+/**
+ * `invoice.upcoming`, a few days before a subscription renews (or its trial ends): the preview
+ * of that invoice. Like Stripe's, the object has no id (the invoice does not exist yet).
+ */
+export const upcomingJob = defineJob<{ subscription: string; at: number }>(
+  'billing.invoice_upcoming',
+  (ctx, p) => {
+    const sub = ctx.store.of(Subscriptions).get(p.subscription);
+    if (!sub || !['active', 'trialing', 'past_due'].includes(sub.status)) return;
+    if (currentPeriod(sub).end !== p.at || sub.cancel_at_period_end) return;
+    if (sub.cancel_at !== null && sub.cancel_at <= p.at) return;
+    let preview: InvoiceRow;
+    try {
+      preview = createPreview(ctx, { subscription: sub.id });
+    } catch {
+      return;
+    }
+    const { id: _id, ...upcoming } = preview;
+    emitEvent(ctx, 'invoice.upcoming', upcoming as unknown as Row);
+  },
+);

@@ -44,6 +44,7 @@ import {
   usePaymentMethod,
   voidInvoice,
 } from './invoice-ops.ts';
+import { upcomingJob } from './preview.ts';
 import { applyDueSchedulePhases, scheduleCanceledWithSubscription } from './schedule-ops.ts';
 import {
   buildItem,
@@ -82,6 +83,8 @@ export type PaymentBehavior =
 const ENDED = new Set(['canceled', 'incomplete_expired']);
 const TRIAL_WILL_END_AHEAD = 3 * 86_400;
 const INCOMPLETE_EXPIRY = 23 * 3600;
+/** invoice.upcoming is sent this long before a renewal (Stripe's setting, 3 days here). */
+const UPCOMING_AHEAD = 3 * 86_400;
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
@@ -1172,7 +1175,7 @@ export function resumeSubscription(
 /** (Re)schedule the jobs that move this subscription through time. */
 export function scheduleLifecycle(ctx: Emulator, sub: SubscriptionRow): void {
   const clock = testClockOf(ctx, sub);
-  for (const kind of ['cycle', 'trial-will-end', 'cancel-at', 'resume-collection']) {
+  for (const kind of ['cycle', 'trial-will-end', 'cancel-at', 'resume-collection', 'upcoming']) {
     ctx.scheduler.cancel(`sub-${kind}:${sub.id}`);
   }
   if (ENDED.has(sub.status) || sub.status === 'incomplete' || sub.status === 'paused') return;
@@ -1184,6 +1187,15 @@ export function scheduleLifecycle(ctx: Emulator, sub: SubscriptionRow): void {
     payload: { subscription: sub.id, at: period.end },
     key: `sub-cycle:${sub.id}`,
   });
+  const upcomingAt = period.end - UPCOMING_AHEAD;
+  if (sub.collection_method === 'charge_automatically' && !sub.cancel_at_period_end && upcomingAt > now) {
+    scheduleJob(ctx, upcomingJob, {
+      clock,
+      at: upcomingAt,
+      payload: { subscription: sub.id, at: period.end },
+      key: `sub-upcoming:${sub.id}`,
+    });
+  }
   if (sub.cancel_at !== null && sub.cancel_at < period.end) {
     scheduleJob(ctx, cancelAtJob, {
       clock,
