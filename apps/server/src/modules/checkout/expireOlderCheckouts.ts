@@ -3,15 +3,12 @@ import type { Deps } from '../../deps.ts';
 import { idempotencyKey } from '../../stripe/idempotencyKey.ts';
 import { withStripeRetry } from '../../stripe/withStripeRetry.ts';
 
-const olderThan = (a: Stripe.Checkout.Session, b: Stripe.Checkout.Session) =>
-  a.created < b.created || (a.created === b.created && a.id < b.id);
-
 /**
  * Keeps at most one open subscription checkout per org: two open sessions (two tabs, a changed
  * mind) could otherwise both be paid and leave the org with two subscriptions. Every session
- * older than `newest` by (created, id) is expired; the order is total, so two concurrent
- * creations never expire each other — the newer one survives. Best effort: a session that
- * completes or expires meanwhile is simply skipped.
+ * listed after `newest` (Stripe lists newest first, in one order every caller sees, ties within
+ * a second included) is expired, so two concurrent creations never expire each other — the
+ * later one survives. Best effort: a session that completes or expires meanwhile is skipped.
  */
 export async function expireOlderSubscriptionCheckouts(
   deps: Pick<Deps, 'stripe' | 'logger'>,
@@ -23,7 +20,9 @@ export async function expireOlderSubscriptionCheckouts(
     const open = await withStripeRetry(() =>
       deps.stripe.checkout.sessions.list({ customer, status: 'open', limit: 100 }),
     );
-    const stale = open.data.filter((s) => s.mode === 'subscription' && olderThan(s, newest));
+    const at = open.data.findIndex((s) => s.id === newest.id);
+    const older = at >= 0 ? open.data.slice(at + 1) : open.data.filter((s) => s.created < newest.created);
+    const stale = older.filter((s) => s.mode === 'subscription');
     for (const s of stale) {
       await withStripeRetry(() =>
         deps.stripe.checkout.sessions.expire(

@@ -14,6 +14,8 @@ type ProductUpdate = NonNullable<
 
 /** Stripe's portal lists at most this many products to switch between. */
 const MAX_PORTAL_PRODUCTS = 10;
+/** Offered when a customer cancels; the answer lands on the subscription's cancellation_details. */
+const CANCELLATION_REASONS = ['too_expensive', 'missing_features', 'switched_service', 'unused', 'other'];
 
 /**
  * The portal's features as the catalog says: plan switches between the plans' live prices
@@ -52,7 +54,12 @@ export async function portalFeatures(deps: Pick<Deps, 'database'>, catalog: Cata
     subscription_cancel:
       cancellation === 'disabled'
         ? { enabled: false }
-        : { enabled: true, mode: cancellation, proration_behavior: 'none' },
+        : {
+            enabled: true,
+            mode: cancellation,
+            proration_behavior: 'none',
+            cancellation_reason: { enabled: true, options: CANCELLATION_REASONS },
+          },
     subscription_update: switching
       ? {
           enabled: true,
