@@ -251,7 +251,7 @@ describe('public catalog routes', () => {
   it('GET /v1/plans lists plans with features and live Stripe prices, without credentials', async () => {
     const res = await t.request('GET', '/v1/plans');
     expect(res.status).toBe(200);
-    const plans = res.body.data as any[];
+    const plans = res.body.data as { key: string; prices: unknown; features: unknown }[];
     expect(plans.map((p) => p.key)).toEqual(['free', 'basic', 'professional', 'enterprise', 'team']);
     expect(plans[0]).toMatchObject({ name: 'Free', prices: [], credits_per_period: 100, trial_days: 0 });
     const basic = plans[1];
@@ -263,7 +263,7 @@ describe('public catalog routes', () => {
       stripe_product_id: 'tg_plan_basic',
       features: { api_access: true, sso: false, projects: 5, seats: 3 },
     });
-    expect(basic.prices).toEqual([
+    expect(basic!.prices).toEqual([
       {
         id: (await priceByKey('tg_basic_monthly')).id,
         interval: 'month',
@@ -276,8 +276,8 @@ describe('public catalog routes', () => {
       },
       expect.objectContaining({ interval: 'year', amount: 29000, lookup_key: 'tg_basic_yearly' }),
     ]);
-    expect(plans[3].features).toMatchObject({ projects: null, seats: null });
-    expect(plans[4].prices).toEqual([
+    expect(plans[3]!.features).toMatchObject({ projects: null, seats: null });
+    expect(plans[4]!.prices).toEqual([
       expect.objectContaining({ interval: 'month', model: 'per_seat', amount: 1200 }),
       expect.objectContaining({
         interval: 'year',
