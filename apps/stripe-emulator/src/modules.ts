@@ -26,6 +26,7 @@ import { eventsModule } from './resources/platform/events.ts';
 import { testClocksModule } from './resources/platform/test-clocks.ts';
 import { webhookEndpointsModule } from './resources/platform/webhook-endpoints.ts';
 import { portalConfigurationsModule } from './resources/portal/configurations.ts';
+import { portalPagesModule } from './resources/portal/page.ts';
 import { portalSessionsModule } from './resources/portal/sessions.ts';
 
 export const modules: EmulatorModule[] = [
@@ -53,4 +54,5 @@ export const modules: EmulatorModule[] = [
   checkoutPagesModule,
   portalConfigurationsModule,
   portalSessionsModule,
+  portalPagesModule,
 ];

@@ -258,3 +258,137 @@ describe('sessions', () => {
     });
   });
 });
+
+describe('with subscriptions', () => {
+  let price: Stripe.Price;
+  beforeAll(async () => {
+    const product = await t.stripe.products.create({ name: 'Team' });
+    price = await t.stripe.prices.create({
+      product: product.id,
+      currency: 'usd',
+      unit_amount: 1200,
+      recurring: { interval: 'month' },
+      nickname: 'Team monthly',
+    });
+  });
+
+  async function subscribed(email: string) {
+    const customer = await t.stripe.customers.create({ email, payment_method: 'pm_card_visa' });
+    const pm = (await t.stripe.customers.listPaymentMethods(customer.id)).data[0]!;
+    const sub = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+    });
+    expect(sub.status).toBe('active');
+    return { customer, sub };
+  }
+
+  function cancelOnPage(
+    session: Stripe.BillingPortal.Session,
+    subscription: string,
+    extra: Record<string, string> = {},
+  ) {
+    return fetch(`${session.url}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ subscription, ...extra }),
+      redirect: 'manual',
+    });
+  }
+
+  test('the page lists subscriptions and invoices; Cancel = cancel at period end like the API', async () => {
+    const { customer, sub } = await subscribed('page@example.com');
+    const session = await t.stripe.billingPortal.sessions.create({
+      customer: customer.id,
+      return_url: 'https://acme.test/account',
+    });
+    const html = await fetch(session.url).then((r) => r.text());
+    expect(html).toContain(sub.id);
+    expect(html).toContain('Team monthly');
+    expect(html).toContain('Cancel subscription');
+    expect(html).toContain('Invoices');
+    expect(html).toContain('https://acme.test/account');
+
+    const response = await cancelOnPage(session, sub.id);
+    expect(response.status).toBe(200);
+    const after = await t.stripe.subscriptions.retrieve(sub.id);
+    expect(after).toMatchObject({ status: 'active', cancel_at_period_end: true });
+    const updated = (
+      await t.stripe.events.list({ type: 'customer.subscription.updated', limit: 100 })
+    ).data.find((e) => (e.data.object as Stripe.Subscription).id === sub.id)!;
+    expect(updated.data.previous_attributes).toMatchObject({ cancel_at_period_end: false });
+    expect(updated.request).toBeNull();
+    expect(await fetch(session.url).then((r) => r.text())).toContain('Cancels at period end');
+  });
+
+  test('mode=immediately cancels now (customer.subscription.deleted); other customers are refused', async () => {
+    const { customer, sub } = await subscribed('now@example.com');
+    const other = await subscribed('other@example.com');
+    const config = await t.stripe.billingPortal.configurations.create({
+      features: { subscription_cancel: { enabled: true, mode: 'immediately' } },
+    });
+    const session = await t.stripe.billingPortal.sessions.create({
+      customer: customer.id,
+      configuration: config.id,
+    });
+    expect((await cancelOnPage(session, other.sub.id)).status).toBe(404);
+    expect((await t.stripe.subscriptions.retrieve(other.sub.id)).status).toBe('active');
+
+    expect((await cancelOnPage(session, sub.id)).status).toBe(200);
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).status).toBe('canceled');
+    const deleted = (await t.stripe.events.list({ type: 'customer.subscription.deleted', limit: 100 })).data;
+    expect(deleted.map((e) => (e.data.object as Stripe.Subscription).id)).toContain(sub.id);
+  });
+
+  test('a subscription_cancel flow: validated, shows that subscription, redirects after cancelling', async () => {
+    const { customer, sub } = await subscribed('flow@example.com');
+    const other = await subscribed('flow-other@example.com');
+    const foreign = await errorOf(
+      t.stripe.billingPortal.sessions.create({
+        customer: customer.id,
+        flow_data: { type: 'subscription_cancel', subscription_cancel: { subscription: other.sub.id } },
+      }),
+    );
+    expect(foreign).toMatchObject({ statusCode: 400, param: 'flow_data[subscription_cancel][subscription]' });
+
+    const session = await t.stripe.billingPortal.sessions.create({
+      customer: customer.id,
+      flow_data: {
+        type: 'subscription_cancel',
+        subscription_cancel: { subscription: sub.id },
+        after_completion: { type: 'redirect', redirect: { return_url: 'https://acme.test/bye' } },
+      },
+    });
+    expect(session.flow).toMatchObject({
+      type: 'subscription_cancel',
+      subscription_cancel: { subscription: sub.id, retention: null },
+      after_completion: { type: 'redirect', redirect: { return_url: 'https://acme.test/bye' } },
+    });
+    const response = await cancelOnPage(session, sub.id);
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('https://acme.test/bye');
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).cancel_at_period_end).toBe(true);
+
+    // Already set to cancel: a new cancel flow is refused.
+    const again = await errorOf(
+      t.stripe.billingPortal.sessions.create({
+        customer: customer.id,
+        flow_data: { type: 'subscription_cancel', subscription_cancel: { subscription: sub.id } },
+      }),
+    );
+    expect(again).toMatchObject({ statusCode: 400, param: 'flow_data[subscription_cancel][subscription]' });
+  });
+
+  test('subscription_update flow names a subscription of the customer', async () => {
+    const { customer, sub } = await subscribed('update@example.com');
+    const session = await t.stripe.billingPortal.sessions.create({
+      customer: customer.id,
+      flow_data: { type: 'subscription_update', subscription_update: { subscription: sub.id } },
+    });
+    expect(session.flow).toMatchObject({
+      type: 'subscription_update',
+      subscription_update: { subscription: sub.id },
+    });
+  });
+});

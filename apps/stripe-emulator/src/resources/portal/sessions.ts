@@ -9,6 +9,7 @@ import { emitEvent, nowFor } from '../../core/events.ts';
 import type { EmulatorModule } from '../../core/module.ts';
 import { invalidRequest, parameterMissing } from '../../http/errors.ts';
 import { type InferShape, p } from '../../http/params.ts';
+import type { SubscriptionRow } from '../billing/tables.ts';
 import { Coupons } from '../catalog/tables.ts';
 import { Customers } from '../customers/tables.ts';
 import { defaultPortalConfiguration } from './configurations.ts';
@@ -75,7 +76,7 @@ function checkUrl(value: string | undefined, param: string): void {
 }
 
 /** The subscription a flow names: it must exist and belong to the session's customer. */
-function flowSubscription(ctx: Emulator, id: string, customer: string, param: string): Stripe.Subscription {
+function flowSubscription(ctx: Emulator, id: string, customer: string, param: string): SubscriptionRow {
   const sub = findSubscription(ctx, id);
   if (!sub) {
     throw invalidRequest(`No such subscription: '${id}'`, param, 'resource_missing');
