@@ -506,6 +506,37 @@ describe('hosted page', () => {
     expect(await fetch(session.url!).then((r) => r.text())).toContain('Thanks for your order');
   });
 
+  test('a 3-D Secure card on the page goes through the 3DS page and comes back completed', async () => {
+    const session = await paymentSession();
+    const form = { email: 'sca@example.com', card_number: '4000 0027 6000 3184', exp: '12/40', cvc: '123' };
+    const posted = await fetch(session.url!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form),
+      redirect: 'manual',
+    });
+    expect(posted.status).toBe(302);
+    const challenge = new URL(posted.headers.get('location')!, t.emulator.url);
+    expect(challenge.pathname).toMatch(/^\/_emulator\/3ds\/pi_/);
+    expect(challenge.searchParams.get('return_url')).toBe(session.url);
+    const page = await fetch(challenge).then((r) => r.text());
+    expect(page).toContain('Complete authentication');
+    const completed = await fetch(`${t.emulator.url}${challenge.pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ outcome: 'succeed', return_url: session.url! }),
+      redirect: 'manual',
+    });
+    expect(completed.status).toBe(302);
+    const back = completed.headers.get('location')!;
+    expect(back.startsWith(session.url!)).toBe(true);
+    expect(await fetch(back).then((r) => r.text())).toContain('Thanks for your order');
+    expect(await t.stripe.checkout.sessions.retrieve(session.id)).toMatchObject({
+      status: 'complete',
+      payment_status: 'paid',
+    });
+  });
+
   test('unknown sessions are 404; the payment_pages API needs a key', async () => {
     expect((await fetch(`${t.emulator.url}/c/pay/cs_test_nope`)).status).toBe(404);
     const session = await paymentSession();
