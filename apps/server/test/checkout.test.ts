@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTollgateClient, TollgateError } from '../../../packages/client/src/index.ts';
 import { seedCatalog } from './catalogFixture.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
@@ -330,5 +331,40 @@ describe('checkout: idempotency and ownership', () => {
       token: theirs.key,
     });
     expect(own.body).toMatchObject({ status: 'open', payment_status: 'unpaid', url: res.body.url });
+  });
+});
+
+describe('@tollgate/client', () => {
+  it('starts checkout (idempotently), reads it back, takes a one-off payment and opens the portal', async () => {
+    const org = await createTestOrg(t, 'Client Checkout Co');
+    const client = createTollgateClient({ baseUrl: t.url, token: org.key, org: org.id });
+    expect((await client.getBillingConfig()).publishable_key).toBe('pk_test_tollgate_tests_0000');
+
+    const body = { mode: 'payment' as const, items: [{ pack: 'credits_1k', quantity: 2 }], ...urls };
+    const a = await client.createCheckoutSession(body, { idempotencyKey: 'client-click-1' });
+    const b = await client.createCheckoutSession(body, { idempotencyKey: 'client-click-1' });
+    expect(b.session_id).toBe(a.session_id);
+    expect(await client.getCheckoutSession(a.session_id)).toMatchObject({
+      id: a.session_id,
+      status: 'open',
+      amount_total: 2000,
+    });
+
+    const pi = await client.createPaymentIntent({
+      amount: 5000,
+      currency: 'usd',
+      description: 'Data import',
+      idempotency_key: 'client-order-1',
+    });
+    expect(pi.client_secret).toMatch(/_secret_/);
+
+    const portal = await client.createPortalSession({ return_url: `${APP}/billing` });
+    expect(portal.url).toMatch(/\/p\/session\//);
+
+    const refused = await client
+      .createPortalSession({ return_url: 'https://evil.test/' })
+      .catch((e: unknown) => e as TollgateError);
+    expect(refused).toBeInstanceOf(TollgateError);
+    expect((refused as TollgateError).details).toMatchObject({ issues: [{ field: 'return_url' }] });
   });
 });

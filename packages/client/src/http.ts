@@ -16,7 +16,10 @@ export type RequestOf<P extends keyof paths, M extends Method> = (Op<P, M> exten
     ? { body: B }
     : Op<P, M> extends { requestBody?: { content: { 'application/json': infer B } } }
       ? { body?: B }
-      : { body?: undefined });
+      : { body?: undefined }) & {
+    /** Per-call headers, e.g. `Idempotency-Key` so a retried or double-clicked call happens once. */
+    headers?: Record<string, string>;
+  };
 
 type Success<R> = R extends { 200: { content: { 'application/json': infer T } } }
   ? T
@@ -55,13 +58,18 @@ export function createTransport(opts: TransportOptions) {
     path: P,
     req: RequestOf<P, M>,
   ): Promise<ResponseOf<P, M>> {
-    const r = req as { path?: Record<string, string>; query?: Record<string, unknown>; body?: unknown };
+    const r = req as {
+      path?: Record<string, string>;
+      query?: Record<string, unknown>;
+      body?: unknown;
+      headers?: Record<string, string>;
+    };
     let url = String(path).replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(r.path?.[k] ?? ''));
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(r.query ?? {}))
       if (v !== undefined && v !== null) qs.set(k, String(v));
     if ([...qs].length) url += `?${qs}`;
-    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers, ...r.headers };
     const token = typeof opts.token === 'function' ? await opts.token() : opts.token;
     if (token) headers.authorization = `Bearer ${token}`;
     if (r.body !== undefined) headers['content-type'] = 'application/json';

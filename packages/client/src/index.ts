@@ -1,6 +1,13 @@
 import { billingCalls } from './billing.ts';
+import { checkoutCalls } from './checkout.ts';
 import { createTransport, type TransportOptions } from './http.ts';
 
+export type {
+  CallOptions,
+  CheckoutSessionInput,
+  PaymentIntentInput,
+  PortalSessionInput,
+} from './checkout.ts';
 export { TollgateError } from './http.ts';
 export type { paths } from './schema.ts';
 
@@ -12,6 +19,7 @@ export function createTollgateClient(opts: TransportOptions & { org?: string }) 
   const call = createTransport(opts);
   return {
     ...billingCalls(call, opts.org),
+    ...checkoutCalls(call, opts.org),
     /** Escape hatch: any operation in the contract, fully typed. */
     call,
     me: () => call('get', '/v1/me', {}),

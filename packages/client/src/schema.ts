@@ -3370,6 +3370,902 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/billing/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a browser needs for Stripe.js: the publishable key and mode (public) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BillingConfig"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/checkout-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start Stripe Checkout for a plan (subscription) or credit packs (payment) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description the same key returns the same session (double clicks, retries) */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CheckoutSessionCreateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            session_id: string;
+                            url: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/checkout-sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A checkout session of the org; a completed subscription checkout is applied at once */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CheckoutSession"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/payment-intents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A one-off payment: returns the client secret to confirm with Stripe Elements */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PaymentIntentCreateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PaymentIntent"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/portal-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open Stripe's Customer Portal (plans, cancellation, invoices, cards as the catalog allows) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalSessionCreateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            url: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The org's invoices, newest first (number, status, amounts, dates, links)
+         * @description Read from the local projection, refreshed from Stripe when older than a minute, when a subscription has a newer invoice, or with `refresh=true`. Drafts are not listed. Cursor pagination: pass the last id as `starting_after`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    starting_after?: string;
+                    refresh?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Invoice"][];
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/invoices/{invoice}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download the invoice as a PDF (seller, customer, PO number, tax id, lines, totals, status) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                    invoice: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The invoice PDF (`content-disposition: attachment; filename="<number>.pdf"`) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/pdf": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The org's payment history, newest first (offset or cursor pagination)
+         * @description Page by `offset` (with `total_count`) or by cursor (`starting_after` = the last id of the previous page), not both. The first page refreshes the projection from Stripe when it is older than a minute, or with `refresh=true`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                    starting_after?: string;
+                    refresh?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Payment"][];
+                            has_more: boolean;
+                            total_count: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/payments/{payment}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Platform operators: refund a payment fully (default) or partly */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                    payment: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description minor units; default: the rest */
+                        amount?: number;
+                        /** @enum {string} */
+                        reason?: "duplicate" | "fraudulent" | "requested_by_customer";
+                        /** @description your name for this refund: retrying with the same key never refunds twice */
+                        idempotency_key: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            refund: components["schemas"]["Refund"];
+                            payment: components["schemas"]["Payment"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3471,6 +4367,54 @@ export interface components {
             meter_event_name: string;
             price_id: string;
         };
+        CheckoutSessionCreateInput: {
+            /** @constant */
+            mode: "subscription";
+            plan: string;
+            /**
+             * @default month
+             * @enum {string}
+             */
+            interval: "month" | "year";
+            /** @default 1 */
+            seats: number;
+            /** @description where Stripe sends the browser after paying; may contain {CHECKOUT_SESSION_ID} */
+            success_url: string;
+            /** @description where the browser goes back to without paying */
+            cancel_url: string;
+            /** @description show the promotion code field (default: true for subscriptions, false for payments) */
+            allow_promotion_codes?: boolean;
+        } | {
+            /** @constant */
+            mode: "payment";
+            items: {
+                pack: string;
+                /** @default 1 */
+                quantity: number;
+            }[];
+            /** @description where Stripe sends the browser after paying; may contain {CHECKOUT_SESSION_ID} */
+            success_url: string;
+            /** @description where the browser goes back to without paying */
+            cancel_url: string;
+            /** @description show the promotion code field (default: true for subscriptions, false for payments) */
+            allow_promotion_codes?: boolean;
+        };
+        CheckoutSessionInput: {
+            id: string;
+            /** @enum {string} */
+            mode: "payment" | "subscription" | "setup";
+            /** @description open, complete or expired */
+            status: string;
+            /** @description paid, unpaid or no_payment_required */
+            payment_status: string;
+            amount_total: number | null;
+            currency: string | null;
+            subscription_id: string | null;
+            payment_intent_id: string | null;
+            /** @description only while the session is open */
+            url: string | null;
+            expires_at: string;
+        };
         MemberInput: {
             id: string;
             user_id: string;
@@ -3480,6 +4424,31 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "admin" | "member";
             created_at: string;
+        };
+        InvoiceInput: {
+            id: string;
+            number: string | null;
+            /** @enum {string} */
+            status: "open" | "paid" | "void" | "uncollectible" | "draft";
+            billing_reason: string | null;
+            collection_method: string | null;
+            currency: string;
+            subtotal: number;
+            total: number;
+            amount_due: number;
+            amount_paid: number;
+            amount_remaining: number;
+            created: string;
+            period_start: string | null;
+            period_end: string | null;
+            /** @description send_invoice only: when payment is due (finalization + days_until_due) */
+            due_date: string | null;
+            paid_at: string | null;
+            subscription_id: string | null;
+            /** @description Stripe's page where the customer can pay */
+            hosted_invoice_url: string | null;
+            /** @description Tollgate's PDF of the invoice (same credentials as this call) */
+            pdf_url: string;
         };
         OrgInput: {
             id: string;
@@ -3514,6 +4483,34 @@ export interface components {
             exp_year: number | null;
             is_default: boolean;
         };
+        PaymentInput: {
+            id: string;
+            payment_intent_id: string | null;
+            charge_id: string | null;
+            invoice_id: string | null;
+            invoice_number: string | null;
+            customer_id: string | null;
+            amount_cents: number;
+            amount_refunded_cents: number;
+            currency: string;
+            /** @enum {string} */
+            status: "succeeded" | "pending" | "failed" | "refunded" | "partially_refunded";
+            card_brand: string | null;
+            card_last4: string | null;
+            description: string | null;
+            failure_reason: string | null;
+            created_at: string;
+            paid_at: string | null;
+            refunded_at: string | null;
+        };
+        RefundInput: {
+            id: string;
+            amount_cents: number;
+            currency: string;
+            reason: string | null;
+            status: string;
+            created_at: string;
+        };
         SubscriptionInput: {
             id: string | null;
             plan: string;
@@ -3541,6 +4538,37 @@ export interface components {
             } | null;
             discount: unknown;
             latest_invoice_id: string | null;
+        };
+        BillingConfigInput: {
+            publishable_key: string | null;
+            /** @description the Stripe emulator in demo mode; null with real Stripe */
+            stripe_api_base: string | null;
+            /** @enum {string} */
+            mode: "test" | "live";
+        };
+        PaymentIntentCreateInput: {
+            /** @description integer minor units (cents) */
+            amount: number;
+            currency: string;
+            description: string;
+            /** @description the cause of this payment (e.g. your order id): one payment per key */
+            idempotency_key: string;
+        };
+        PaymentIntentInput: {
+            payment_intent_id: string;
+            client_secret: string;
+            status: string;
+            amount: number;
+            currency: string;
+        };
+        PortalSessionCreateInput: {
+            /** @description must start with an allowed origin */
+            return_url: string;
+            /**
+             * @description deep-link to one task; back to return_url when done
+             * @enum {string}
+             */
+            flow?: "payment_method_update" | "subscription_cancel" | "subscription_update";
         };
         Error: {
             error: {
@@ -3639,6 +4667,54 @@ export interface components {
             meter_event_name: string;
             price_id: string;
         };
+        CheckoutSessionCreate: {
+            /** @constant */
+            mode: "subscription";
+            plan: string;
+            /**
+             * @default month
+             * @enum {string}
+             */
+            interval: "month" | "year";
+            /** @default 1 */
+            seats: number;
+            /** @description where Stripe sends the browser after paying; may contain {CHECKOUT_SESSION_ID} */
+            success_url: string;
+            /** @description where the browser goes back to without paying */
+            cancel_url: string;
+            /** @description show the promotion code field (default: true for subscriptions, false for payments) */
+            allow_promotion_codes?: boolean;
+        } | {
+            /** @constant */
+            mode: "payment";
+            items: {
+                pack: string;
+                /** @default 1 */
+                quantity: number;
+            }[];
+            /** @description where Stripe sends the browser after paying; may contain {CHECKOUT_SESSION_ID} */
+            success_url: string;
+            /** @description where the browser goes back to without paying */
+            cancel_url: string;
+            /** @description show the promotion code field (default: true for subscriptions, false for payments) */
+            allow_promotion_codes?: boolean;
+        };
+        CheckoutSession: {
+            id: string;
+            /** @enum {string} */
+            mode: "payment" | "subscription" | "setup";
+            /** @description open, complete or expired */
+            status: string;
+            /** @description paid, unpaid or no_payment_required */
+            payment_status: string;
+            amount_total: number | null;
+            currency: string | null;
+            subscription_id: string | null;
+            payment_intent_id: string | null;
+            /** @description only while the session is open */
+            url: string | null;
+            expires_at: string;
+        };
         Member: {
             id: string;
             user_id: string;
@@ -3648,6 +4724,31 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "admin" | "member";
             created_at: string;
+        };
+        Invoice: {
+            id: string;
+            number: string | null;
+            /** @enum {string} */
+            status: "open" | "paid" | "void" | "uncollectible" | "draft";
+            billing_reason: string | null;
+            collection_method: string | null;
+            currency: string;
+            subtotal: number;
+            total: number;
+            amount_due: number;
+            amount_paid: number;
+            amount_remaining: number;
+            created: string;
+            period_start: string | null;
+            period_end: string | null;
+            /** @description send_invoice only: when payment is due (finalization + days_until_due) */
+            due_date: string | null;
+            paid_at: string | null;
+            subscription_id: string | null;
+            /** @description Stripe's page where the customer can pay */
+            hosted_invoice_url: string | null;
+            /** @description Tollgate's PDF of the invoice (same credentials as this call) */
+            pdf_url: string;
         };
         Org: {
             id: string;
@@ -3682,6 +4783,34 @@ export interface components {
             exp_year: number | null;
             is_default: boolean;
         };
+        Payment: {
+            id: string;
+            payment_intent_id: string | null;
+            charge_id: string | null;
+            invoice_id: string | null;
+            invoice_number: string | null;
+            customer_id: string | null;
+            amount_cents: number;
+            amount_refunded_cents: number;
+            currency: string;
+            /** @enum {string} */
+            status: "succeeded" | "pending" | "failed" | "refunded" | "partially_refunded";
+            card_brand: string | null;
+            card_last4: string | null;
+            description: string | null;
+            failure_reason: string | null;
+            created_at: string;
+            paid_at: string | null;
+            refunded_at: string | null;
+        };
+        Refund: {
+            id: string;
+            amount_cents: number;
+            currency: string;
+            reason: string | null;
+            status: string;
+            created_at: string;
+        };
         Subscription: {
             id: string | null;
             plan: string;
@@ -3709,6 +4838,37 @@ export interface components {
             } | null;
             discount: unknown;
             latest_invoice_id: string | null;
+        };
+        BillingConfig: {
+            publishable_key: string | null;
+            /** @description the Stripe emulator in demo mode; null with real Stripe */
+            stripe_api_base: string | null;
+            /** @enum {string} */
+            mode: "test" | "live";
+        };
+        PaymentIntentCreate: {
+            /** @description integer minor units (cents) */
+            amount: number;
+            currency: string;
+            description: string;
+            /** @description the cause of this payment (e.g. your order id): one payment per key */
+            idempotency_key: string;
+        };
+        PaymentIntent: {
+            payment_intent_id: string;
+            client_secret: string;
+            status: string;
+            amount: number;
+            currency: string;
+        };
+        PortalSessionCreate: {
+            /** @description must start with an allowed origin */
+            return_url: string;
+            /**
+             * @description deep-link to one task; back to return_url when done
+             * @enum {string}
+             */
+            flow?: "payment_method_update" | "subscription_cancel" | "subscription_update";
         };
     };
     responses: never;
