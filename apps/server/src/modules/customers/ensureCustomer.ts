@@ -37,7 +37,7 @@ export async function ensureCustomer(
           idempotencyKey: idempotencyKey(orgId, 'customer.create'),
         }),
       // A concurrent twin of this request may still be in flight at Stripe (409): wait for its result.
-      { attempts: 8, retryConflicts: true },
+      { attempts: 5, retryConflicts: true },
     );
   } catch (err) {
     throw stripeErrorToDomain(err, 'creating the billing customer');

@@ -52,6 +52,13 @@ export async function applySubscription(
     ...(scheduleId ? {} : { pendingPlanKey: null, pendingPriceId: null, pendingChangeAt: null }),
     ...extra,
   };
+  // A scheduled change that has taken effect is no longer pending (the schedule itself may stay
+  // attached for the rest of its last phase).
+  if (scheduleId && !('pendingPriceId' in extra)) {
+    const [existing] = await tx.select().from(subscriptions).where(eq(subscriptions.id, sub.id));
+    if (existing?.pendingPriceId && existing.pendingPriceId === priceId)
+      Object.assign(row, { pendingPlanKey: null, pendingPriceId: null, pendingChangeAt: null });
+  }
   const written = await tx
     .insert(subscriptions)
     .values({ id: sub.id, ...row, createdAt: toDate(sub.created) ?? new Date() })

@@ -91,7 +91,7 @@ export async function subscribe(deps: Deps, audit: AuditContext, orgId: string, 
         deps.stripe.subscriptions.create(params, {
           idempotencyKey: idempotencyKey(orgId, 'subscription.create', generation),
         }),
-      { retryConflicts: true, attempts: 8 },
+      { retryConflicts: true, attempts: 5 },
     );
   } catch (err) {
     if (err instanceof Stripe.errors.StripeIdempotencyError)
