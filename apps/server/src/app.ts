@@ -19,9 +19,11 @@ import { registerAuditRoutes } from './modules/audit/routes.ts';
 import { registerCatalogRoutes } from './modules/catalog/routes.ts';
 import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
+import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
 import { registerOrgRoutes } from './modules/orgs/routes.ts';
 import { registerPaymentMethodRoutes } from './modules/payment-methods/routes.ts';
+import { registerPaymentHistoryRoutes } from './modules/payments/historyRoutes.ts';
 import { registerPaymentIntentRoutes } from './modules/payments/paymentIntentRoutes.ts';
 import { registerPortalRoutes } from './modules/portal/routes.ts';
 import { registerSessionRoutes } from './modules/sessions/routes.ts';
@@ -112,6 +114,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerCheckoutRoutes(s, deps);
     registerPaymentIntentRoutes(s, deps);
     registerPortalRoutes(s, deps);
+    registerInvoiceRoutes(s, deps);
+    registerPaymentHistoryRoutes(s, deps);
     if (deps.env.demo) registerDevSignInRoutes(s, deps);
   });
 

@@ -55,6 +55,21 @@ export const envSchema = z
     /** The plan catalog (`tollgate catalog push`, demo start). Relative paths: from the working directory. */
     CATALOG_FILE: z.string().default(fileURLToPath(new URL('../../../tollgate.config.ts', import.meta.url))),
 
+    /** Seller block on Tollgate's invoice PDFs; unset name = the Stripe account's name, else "Tollgate". */
+    INVOICE_SELLER_NAME: z.string().max(200).optional(),
+    /** Seller address lines on invoice PDFs, separated by `|` ("1 Main St|Dublin D02|Ireland"). */
+    INVOICE_SELLER_ADDRESS: z
+      .string()
+      .max(500)
+      .transform((v) =>
+        v
+          .split('|')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .optional(),
+    INVOICE_SELLER_TAX_ID: z.string().max(60).optional(),
+
     TOLLGATE_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 

@@ -147,7 +147,12 @@ export const orgRouteCases: OrgRouteCase[] = [
     method: 'POST',
     path: '/v1/orgs/{org}/payment-intents',
     minRole: 'admin',
-    body: () => ({ amount: 1500, currency: 'usd', description: 'Setup fee', idempotency_key: 'order_0000001' }),
+    body: () => ({
+      amount: 1500,
+      currency: 'usd',
+      description: 'Setup fee',
+      idempotency_key: 'order_0000001',
+    }),
     invalid: {
       body: { amount: 49, currency: 'usd', description: 'x', idempotency_key: 'order_0000001' },
       field: 'amount',
@@ -159,5 +164,32 @@ export const orgRouteCases: OrgRouteCase[] = [
     minRole: 'admin',
     body: () => ({ return_url: 'https://app.example.test/billing' }),
     invalid: { body: { return_url: 'https://app.example.test/', flow: 'delete_everything' }, field: 'flow' },
+  },
+
+  {
+    method: 'GET',
+    path: '/v1/orgs/{org}/invoices',
+    minRole: 'member',
+    invalid: { query: 'limit=0', field: 'limit' },
+  },
+  {
+    method: 'GET',
+    path: '/v1/orgs/{org}/invoices/{invoice}/pdf',
+    minRole: 'member',
+    params: () => ({ invoice: 'in_doesNotExist000000' }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/orgs/{org}/payments',
+    minRole: 'member',
+    invalid: { query: 'offset=-1', field: 'offset' },
+  },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/payments/{payment}/refunds',
+    minRole: 'owner',
+    params: () => ({ payment: 'pi_doesNotExist000000' }),
+    body: () => ({ idempotency_key: 'refund_0000001' }),
+    invalid: { body: { amount: 0, idempotency_key: 'refund_0000001' }, field: 'amount' },
   },
 ];

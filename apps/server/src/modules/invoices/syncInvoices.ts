@@ -1,0 +1,46 @@
+import type Stripe from 'stripe';
+import { withOrgTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
+import { stripeErrorToDomain } from '../../stripe/classifyStripeError.ts';
+import { withStripeRetry } from '../../stripe/withStripeRetry.ts';
+import { applyInvoice } from './applyInvoice.ts';
+import { findBillingOrg } from './repo.ts';
+
+/**
+ * Pulls every invoice of the org's Stripe customer into the projection, page by page (newest
+ * first, 100 per page). Each page is written with the time just before it was requested as its
+ * watermark, so a webhook applied while the page was in flight (observed later) is never
+ * overwritten by what the page says. Returns how many invoices Stripe listed.
+ */
+export async function syncInvoices(
+  deps: Pick<Deps, 'database' | 'stripe' | 'clock'>,
+  orgId: string,
+): Promise<number> {
+  const org = await withOrgTx(deps.database, orgId, (tx) => findBillingOrg(tx, orgId));
+  if (!org?.customerId) return 0;
+  const customer = org.customerId;
+  let startingAfter: string | undefined;
+  let seen = 0;
+  for (;;) {
+    const observedAt = deps.clock.nowMs();
+    let page: Stripe.ApiList<Stripe.Invoice>;
+    try {
+      page = await withStripeRetry(() =>
+        deps.stripe.invoices.list({
+          customer,
+          limit: 100,
+          ...(startingAfter ? { starting_after: startingAfter } : {}),
+        }),
+      );
+    } catch (err) {
+      throw stripeErrorToDomain(err, 'reading invoices');
+    }
+    await withOrgTx(deps.database, orgId, async (tx) => {
+      for (const invoice of page.data) await applyInvoice(tx, orgId, invoice, observedAt);
+    });
+    seen += page.data.length;
+    const last = page.data.at(-1);
+    if (!page.has_more || !last) return seen;
+    startingAfter = last.id;
+  }
+}
