@@ -549,3 +549,27 @@ describe('hosted page', () => {
     expect(page).toMatchObject({ amount_total: 3000, line_items: { data: [expect.anything()] } });
   });
 });
+
+describe('snapshots', () => {
+  test('an open session and its expiry job survive snapshot and restore', async () => {
+    const other = await startTestEmulator();
+    try {
+      const p = await other.stripe.products.create({ name: 'Snap' });
+      const pr = await other.stripe.prices.create({ product: p.id, unit_amount: 700, currency: 'usd' });
+      const session = await other.stripe.checkout.sessions.create({
+        mode: 'payment',
+        line_items: [{ price: pr.id, quantity: 1 }],
+      });
+      const snapshot = JSON.parse(JSON.stringify(other.emulator.control.snapshot()));
+      other.emulator.control.reset();
+      expect((await errorOf(other.stripe.checkout.sessions.retrieve(session.id))).statusCode).toBe(404);
+      other.emulator.control.restore(snapshot);
+      const items = await other.stripe.checkout.sessions.listLineItems(session.id);
+      expect(items.data.map((i) => i.amount_total)).toEqual([700]);
+      other.emulator.control.advanceTime({ seconds: 86_401 });
+      expect((await other.stripe.checkout.sessions.retrieve(session.id)).status).toBe('expired');
+    } finally {
+      await other.stop();
+    }
+  });
+});
