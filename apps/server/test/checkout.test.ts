@@ -163,6 +163,20 @@ describe('checkout: subscription mode', () => {
     expect(unknown.body.error.details.issues[0].field).toBe('plan');
   });
 
+  it('an org on invoice billing is sent to invoice subscriptions, not card checkout', async () => {
+    const org = await createTestOrg(t, 'School District');
+    const patched = await t.request('PATCH', `/v1/orgs/${org.id}`, {
+      token: org.key,
+      body: { collection_method: 'send_invoice', days_until_due: 30 },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const res = await startCheckout(org, { mode: 'subscription', plan: 'basic' });
+    expect(res.status).toBe(409);
+    expect(res.body.error.details.field).toBe('mode');
+    // Credit packs are a one-off card payment: still fine.
+    expect((await startCheckout(org, { mode: 'payment', items: [{ pack: 'credits_1k' }] })).status).toBe(201);
+  });
+
   it('a newer subscription checkout expires the older open one, so two can never both be paid', async () => {
     const org = await createTestOrg(t, 'Two Tabs Co');
     const first = await startCheckout(org, { mode: 'subscription', plan: 'basic' });

@@ -1,4 +1,5 @@
 import { and, eq } from 'drizzle-orm';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payments } from '../src/db/schema/index.ts';
 import { withOrgTx } from '../src/db/tx.ts';
@@ -34,7 +35,7 @@ async function confirmInBrowser(id: string, clientSecret: string, paymentMethod:
     },
     body: new URLSearchParams({ client_secret: clientSecret, payment_method: paymentMethod }).toString(),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Stripe.PaymentIntent };
 }
 
 const paymentRow = (id: string, o = org) =>

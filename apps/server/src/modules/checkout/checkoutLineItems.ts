@@ -36,6 +36,13 @@ export async function subscriptionLineItems(
       seats: choice.seats,
     });
     const org = await findOrgBilling(tx, orgId);
+    // Checkout collects a card for autopay; an institution on invoice billing subscribes by invoice.
+    if (org?.collectionMethod === 'send_invoice')
+      throw new DomainError(
+        'conflict',
+        'the org pays by invoice: subscribe with POST /v1/orgs/{org}/subscription instead of checkout',
+        { field: 'mode' },
+      );
     const trialDays = plan.trialDays > 0 && !org?.trialUsedAt ? plan.trialDays : 0;
     const lineItems: Stripe.Checkout.SessionCreateParams.LineItem[] = [
       { price: price.id, quantity: choice.seats },

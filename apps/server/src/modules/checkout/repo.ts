@@ -9,6 +9,7 @@ export const findOrgBilling = (tx: Tx, orgId: string) =>
       stripeCustomerId: organizations.stripeCustomerId,
       subscriptionId: organizations.subscriptionId,
       trialUsedAt: organizations.trialUsedAt,
+      collectionMethod: organizations.collectionMethod,
     })
     .from(organizations)
     .where(eq(organizations.id, orgId))
