@@ -1,6 +1,7 @@
 import { billingCalls } from './billing.ts';
 import { checkoutCalls } from './checkout.ts';
 import { createTransport, type TransportOptions } from './http.ts';
+import { invoiceCalls } from './invoices.ts';
 
 export type {
   CallOptions,
@@ -9,6 +10,7 @@ export type {
   PortalSessionInput,
 } from './checkout.ts';
 export { TollgateError } from './http.ts';
+export type { InvoiceListOptions, PaymentListOptions, RefundOptions } from './invoices.ts';
 export type { paths } from './schema.ts';
 
 /**
@@ -20,6 +22,7 @@ export function createTollgateClient(opts: TransportOptions & { org?: string }) 
   return {
     ...billingCalls(call, opts.org),
     ...checkoutCalls(call, opts.org),
+    ...invoiceCalls(call, opts, opts.org),
     /** Escape hatch: any operation in the contract, fully typed. */
     call,
     me: () => call('get', '/v1/me', {}),
