@@ -238,7 +238,7 @@ describe('upgrades', () => {
   test('billing_cycle_anchor=now resets the period and bills it now', async () => {
     const { sub } = await basicSubscription(HALF_APRIL);
     const updated = await t.stripe.subscriptions.update(sub.id, {
-      billing_cycle_anchor: 'now',
+      billing_cycle_anchor: { type: 'now' },
       proration_behavior: 'none',
       expand: ['latest_invoice'],
     });

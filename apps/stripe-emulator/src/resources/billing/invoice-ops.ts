@@ -743,12 +743,16 @@ const HARD_DECLINES = new Set([
   'new_account_information_available',
 ]);
 
-/** Subscription renewal / update and auto-advancing one-off invoices are retried; the first
- * invoice of a subscription is not (it expires with the subscription). */
-function dunningApplies(invoice: InvoiceRow): boolean {
-  return (
-    invoice.collection_method === 'charge_automatically' && invoice.billing_reason !== 'subscription_create'
-  );
+/**
+ * Subscription renewal / update and auto-advancing one-off invoices are retried; the first
+ * invoice of a subscription created through the API is not (the subscription expires instead).
+ */
+function dunningApplies(ctx: Emulator, invoice: InvoiceRow): boolean {
+  if (invoice.collection_method !== 'charge_automatically') return false;
+  const subId = invoice.parent?.subscription_details?.subscription;
+  const firstInvoice =
+    typeof subId === 'string' ? ctx.store.of(Subscriptions).meta(subId)?.firstInvoice : undefined;
+  return firstInvoice !== invoice.id;
 }
 
 function recordFailure(
@@ -763,7 +767,7 @@ function recordFailure(
   let next: number | null = invoice.next_payment_attempt;
   let nextMeta: InvoiceMeta = meta;
   let exhausted = false;
-  if (opts.automatic && dunningApplies(invoice)) {
+  if (opts.automatic && dunningApplies(ctx, invoice)) {
     const first = meta.firstFailureAt ?? now;
     const retriesDone = meta.firstFailureAt === undefined ? 0 : (meta.retriesDone ?? 0) + 1;
     nextMeta = { ...meta, firstFailureAt: first, retriesDone, noRetry: opts.noRetry };

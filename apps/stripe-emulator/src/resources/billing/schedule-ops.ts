@@ -218,6 +218,7 @@ function completeSchedule(
   at: number,
 ): SubscriptionRow {
   ctx.scheduler.cancel(`sched-phase:${schedule.id}`);
+  ctx.scheduler.cancel(`sched-expiring:${schedule.id}`);
   saveSchedule(
     ctx,
     { ...schedule, status: 'completed', completed_at: at, current_phase: null },
@@ -267,10 +268,22 @@ export function applyDueSchedulePhases(
   return next;
 }
 
-/** The job for the next phase boundary after `after`. */
+const EXPIRING_AHEAD = 7 * 86_400;
+
+/** The job for the next phase boundary after `after` (and `expiring` 7 days before the end). */
 export function scheduleNextPhase(ctx: Emulator, schedule: ScheduleRow, after: number): void {
   ctx.scheduler.cancel(`sched-phase:${schedule.id}`);
+  ctx.scheduler.cancel(`sched-expiring:${schedule.id}`);
   if (schedule.status !== 'active' && schedule.status !== 'not_started') return;
+  const end = schedule.phases[schedule.phases.length - 1]!.end_date;
+  if (end - EXPIRING_AHEAD > after) {
+    scheduleJob(ctx, expiringJob, {
+      clock: testClockOf(ctx, schedule),
+      at: end - EXPIRING_AHEAD,
+      payload: { schedule: schedule.id, end },
+      key: `sched-expiring:${schedule.id}`,
+    });
+  }
   const boundary = schedule.phases.map((ph) => ph.end_date).find((t) => t > after);
   const at = schedule.status === 'not_started' ? schedule.phases[0]!.start_date : boundary;
   if (at === undefined) return;
@@ -281,6 +294,16 @@ export function scheduleNextPhase(ctx: Emulator, schedule: ScheduleRow, after: n
     key: `sched-phase:${schedule.id}`,
   });
 }
+
+export const expiringJob = defineJob<{ schedule: string; end: number }>(
+  'billing.schedule_expiring',
+  (ctx, p) => {
+    const schedule = ctx.store.of(SubscriptionSchedules).get(p.schedule);
+    if (!schedule || !['active', 'not_started'].includes(schedule.status)) return;
+    if (schedule.phases[schedule.phases.length - 1]!.end_date !== p.end) return;
+    emitEvent(ctx, 'subscription_schedule.expiring', schedule);
+  },
+);
 
 /** Starting a not_started schedule is done by the schedules module (it creates the subscription). */
 export const scheduleStarters: { start?: (ctx: Emulator, schedule: ScheduleRow) => void } = {};
@@ -338,6 +361,7 @@ export function scheduleCanceledWithSubscription(ctx: Emulator, scheduleId: stri
   const schedule = ctx.store.of(SubscriptionSchedules).get(scheduleId);
   if (!schedule || (schedule.status !== 'active' && schedule.status !== 'not_started')) return;
   ctx.scheduler.cancel(`sched-phase:${schedule.id}`);
+  ctx.scheduler.cancel(`sched-expiring:${schedule.id}`);
   saveSchedule(
     ctx,
     { ...schedule, status: 'canceled', canceled_at: nowFor(ctx, schedule), current_phase: null },

@@ -363,6 +363,7 @@ export const subscriptionSchedulesModule: EmulatorModule = {
       }
       const now = nowFor(ctx, old);
       ctx.scheduler.cancel(`sched-phase:${old.id}`);
+      ctx.scheduler.cancel(`sched-expiring:${old.id}`);
       const next = table.replace({
         ...old,
         status: 'released',
@@ -394,6 +395,7 @@ export const subscriptionSchedulesModule: EmulatorModule = {
         );
       }
       ctx.scheduler.cancel(`sched-phase:${old.id}`);
+      ctx.scheduler.cancel(`sched-expiring:${old.id}`);
       if (typeof old.subscription === 'string') {
         const sub = ctx.store.of(Subscriptions).get(old.subscription);
         if (sub && sub.status !== 'canceled' && sub.status !== 'incomplete_expired') {

@@ -174,7 +174,11 @@ export const createSubscriptionParams = {
 
 export const updateSubscriptionParams = {
   ...sharedParams,
-  billing_cycle_anchor: p.enum(['now', 'unchanged']),
+  // `billing_cycle_anchor[type]=now` (this API version) or the older `billing_cycle_anchor=now`.
+  billing_cycle_anchor: p.union(
+    p.enum(['now', 'unchanged']),
+    p.object({ type: p.required(p.enum(['now', 'unchanged'])) }),
+  ),
   cancel_at: p.emptyable(p.union(p.timestamp(), p.enum(['max_period_end', 'min_period_end']))),
   cancellation_details: p.object({
     comment: p.emptyable(p.string()),
@@ -434,13 +438,18 @@ export function createSubscription(
   const pmChecked = pmParam
     ? checkPaymentMethodParam(ctx, pmParam, customer.id, 'default_payment_method')
     : null;
-  checkPayable(ctx, {
-    amount: estimate,
-    balance: customer.balance,
-    collectionMethod,
-    paymentBehavior,
-    paymentMethod: pmChecked ?? (customer.invoice_settings.default_payment_method as string | null),
-  });
+  // A schedule starting its subscription bills the first invoice like a renewal (an hour
+  // later, dunning on failure), so nothing is checked up front.
+  const fromSchedule = extra.schedule !== undefined;
+  if (!fromSchedule) {
+    checkPayable(ctx, {
+      amount: estimate,
+      balance: customer.balance,
+      collectionMethod,
+      paymentBehavior,
+      paymentMethod: pmChecked ?? (customer.invoice_settings.default_payment_method as string | null),
+    });
+  }
   const resolvedPm = pmChecked
     ? usePaymentMethod(ctx, pmChecked, customer.id, 'default_payment_method')
     : null;
@@ -575,21 +584,23 @@ export function createSubscription(
     },
     invoiceId,
   );
-  const finalized = finalizeInvoice(ctx, invoice);
-  if (finalized.status === 'open') {
-    if (collectionMethod === 'send_invoice') collectInvoice(ctx, finalized);
-    else if (paymentBehavior !== 'default_incomplete') {
-      attemptPayment(ctx, finalized, { automatic: false, offSession: params.off_session ?? false });
+  if (!fromSchedule) {
+    const finalized = finalizeInvoice(ctx, invoice);
+    if (finalized.status === 'open') {
+      if (collectionMethod === 'send_invoice') collectInvoice(ctx, finalized);
+      else if (paymentBehavior !== 'default_incomplete') {
+        attemptPayment(ctx, finalized, { automatic: false, offSession: params.off_session ?? false });
+      }
     }
   }
   const paidInvoice = ctx.store.of(Invoices).require(invoiceId);
   const status: Stripe.Subscription.Status = trialEnd
     ? 'trialing'
-    : paidInvoice.status === 'paid' || collectionMethod === 'send_invoice'
+    : fromSchedule || paidInvoice.status === 'paid' || collectionMethod === 'send_invoice'
       ? 'active'
       : 'incomplete';
   sub = saveSubscription(ctx, { ...ctx.store.of(Subscriptions).require(id), status });
-  setMeta(ctx, id, { busy: false, firstInvoice: invoiceId });
+  setMeta(ctx, id, { busy: false, firstInvoice: fromSchedule ? undefined : invoiceId });
   emitEvent(ctx, 'customer.subscription.created', sub);
   if (status === 'incomplete') {
     scheduleJob(ctx, expireJob, {
@@ -745,7 +756,7 @@ export function updateSubscription(
   }
   const resetPeriod =
     !newTrial &&
-    (params.billing_cycle_anchor === 'now' || intervalChanged || endTrialNow) &&
+    (anchorType(params.billing_cycle_anchor) === 'now' || intervalChanged || endTrialNow) &&
     old.status !== 'paused';
   const inTrial = (trialing && !endTrialNow) || newTrial;
   const immediate = !inTrial && (resetPeriod || (plan.changed && proration === 'always_invoice'));
@@ -777,7 +788,23 @@ export function updateSubscription(
   const pmChecked = pmParam
     ? checkPaymentMethodParam(ctx, pmParam, customer.id, 'default_payment_method')
     : null;
-  if (immediate) {
+  // Ending a trial now without a payment method follows trial_settings, like the trial's end.
+  const payer = pmChecked ?? subscriptionPaymentMethod(ctx, old);
+  const trialEndWithoutPm = endTrialNow && !payer && collectionMethod === 'charge_automatically';
+  const missingPm =
+    params.trial_settings?.end_behavior.missing_payment_method ??
+    old.trial_settings?.end_behavior.missing_payment_method ??
+    'create_invoice';
+  if (trialEndWithoutPm && missingPm !== 'create_invoice' && !plan.changed) {
+    const ended = saveSubscription(ctx, {
+      ...old,
+      trial_end: now,
+      metadata: mergeMetadata(old.metadata, params.metadata),
+    });
+    if (missingPm === 'pause') return pauseSubscription(ctx, ended, 'trial_end_without_payment_method', old);
+    return cancelSubscription(ctx, ended, { reason: 'cancellation_requested' });
+  }
+  if (immediate && !trialEndWithoutPm) {
     const pending = pendingInvoiceItems(ctx, customer.id, old.id, { subscriptionOnly: true });
     const amount =
       immediateLines.reduce((s, l) => s + l.amount, 0) +
@@ -961,6 +988,12 @@ export function updateSubscription(
   return next;
 }
 
+function anchorType(
+  value: UpdateSubscriptionParams['billing_cycle_anchor'],
+): 'now' | 'unchanged' | undefined {
+  return typeof value === 'object' ? value.type : value;
+}
+
 function applyCancellationDetails(
   old: SubscriptionRow,
   details: UpdateSubscriptionParams['cancellation_details'],
@@ -1086,6 +1119,8 @@ export function pauseSubscription(
   ctx: Emulator,
   sub: SubscriptionRow,
   reason: Stripe.Subscription.StatusDetails.Paused.Subscription.Type,
+  /** The state `previous_attributes` compare with (defaults to `sub`). */
+  before: SubscriptionRow = sub,
 ): SubscriptionRow {
   const now = nowFor(ctx, sub);
   const next = saveSubscription(ctx, {
@@ -1099,7 +1134,7 @@ export function pauseSubscription(
     (job) => (job.payload as { subscription?: string } | null)?.subscription === sub.id,
   );
   emitEvent(ctx, 'customer.subscription.paused', next);
-  emitEvent(ctx, 'customer.subscription.updated', next, { previousAttributes: diff(sub, next) });
+  emitEvent(ctx, 'customer.subscription.updated', next, { previousAttributes: diff(before, next) });
   return next;
 }
 
@@ -1457,7 +1492,8 @@ export function onInvoicePaid(ctx: Emulator, invoice: InvoiceRow): void {
 export function onInvoicePaymentFailed(ctx: Emulator, invoice: InvoiceRow): void {
   const sub = subscriptionOf(ctx, invoice);
   if (!sub || meta(ctx, sub.id).busy || ENDED.has(sub.status)) return;
-  if (invoice.billing_reason === 'subscription_create') return;
+  // The first payment of a new subscription: it stays incomplete (and expires).
+  if (meta(ctx, sub.id).firstInvoice === invoice.id) return;
   if (sub.status === 'active' || sub.status === 'trialing') changeStatus(ctx, sub, { status: 'past_due' });
 }
 
