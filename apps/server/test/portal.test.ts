@@ -187,5 +187,10 @@ describe('customer portal', () => {
     expect(b.body.url).toBe(a.body.url);
     const c = await portal(org, {});
     expect(c.body.url).not.toBe(a.body.url);
+    // Opening the portal is audited (it grants billing access), once per session.
+    const audit = await t.request('GET', `/v1/orgs/${org.id}/audit-log?action=portal_session.created`, {
+      token: org.key,
+    });
+    expect(audit.body.data).toHaveLength(2);
   });
 });
