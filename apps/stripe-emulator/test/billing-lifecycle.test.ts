@@ -413,6 +413,49 @@ describe('cancellation', () => {
     expect(paid).toMatchObject({ total: 2000, starting_balance: -1450, ending_balance: 0, amount_due: 550 });
   });
 
+  test('cancel_at: mid-period at that time; after the period end the last period is shortened and prorated', async () => {
+    const { customer, clock } = await customerOnClock(t.stripe);
+    const early = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: prices.basic.id }],
+    });
+    const updated = await t.stripe.subscriptions.update(early.id, { cancel_at: APRIL_1_2027 + 19 * DAY });
+    expect(updated).toMatchObject({ cancel_at: APRIL_1_2027 + 19 * DAY, cancel_at_period_end: false });
+    const late = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: prices.pro.id }],
+      cancel_at: MAY_1 + 14 * DAY,
+    });
+    await advance(t.stripe, clock.id, APRIL_1_2027 + 19 * DAY + 1);
+    expect(await t.stripe.subscriptions.retrieve(early.id)).toMatchObject({
+      status: 'canceled',
+      canceled_at: APRIL_1_2027 + 19 * DAY,
+    });
+    const deleted = (await eventsAbout(t.stripe, [early.id])).find(
+      (e) => e.type === 'customer.subscription.deleted',
+    )!;
+    expect(deleted.request).toBeNull();
+    await advance(t.stripe, clock.id, MAY_1 + 3600);
+    const last = await t.stripe.subscriptions.retrieve(late.id);
+    expect(period(last)).toEqual({ start: MAY_1, end: MAY_1 + 14 * DAY });
+    const invoice = await t.stripe.invoices.retrieve(last.latest_invoice as string);
+    expect(invoice.amount_paid).toBe(Math.round((7900 * 14) / 31));
+    await advance(t.stripe, clock.id, MAY_1 + 14 * DAY);
+    expect((await t.stripe.subscriptions.retrieve(late.id)).status).toBe('canceled');
+    expect(await invoicesOf(late.id)).toHaveLength(2);
+  });
+
+  test('deleting the customer cancels its subscriptions', async () => {
+    const { customer } = await customerOnClock(t.stripe);
+    const sub = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: prices.basic.id }],
+    });
+    await t.stripe.customers.del(customer.id);
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).status).toBe('canceled');
+    expect(types(await eventsAbout(t.stripe, [sub.id]))).toContain('customer.subscription.deleted');
+  });
+
   test('cancel now without options: no invoice, canceled at once', async () => {
     const { customer } = await customerOnClock(t.stripe);
     const sub = await t.stripe.subscriptions.create({
@@ -470,6 +513,56 @@ describe('collection and discounts', () => {
     });
     expect((await t.stripe.invoices.retrieve(invoice.id)).status).toBe('paid');
     expect((await t.stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
+  });
+
+  test('pause_collection: renewal invoices are voided (or kept as drafts) until resumes_at', async () => {
+    const { customer, clock } = await customerOnClock(t.stripe);
+    const voiding = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: prices.basic.id }],
+    });
+    const drafting = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: prices.pro.id }],
+    });
+    const paused = await t.stripe.subscriptions.update(voiding.id, {
+      pause_collection: { behavior: 'void', resumes_at: MAY_1 + 10 * DAY },
+    });
+    expect(paused).toMatchObject({
+      status: 'active',
+      pause_collection: { behavior: 'void', resumes_at: MAY_1 + 10 * DAY },
+    });
+    await t.stripe.subscriptions.update(drafting.id, { pause_collection: { behavior: 'keep_as_draft' } });
+    await advance(t.stripe, clock.id, MAY_1 + 2 * 3600);
+    expect((await invoicesOf(voiding.id))[1]).toMatchObject({ status: 'void', amount_paid: 0 });
+    expect((await invoicesOf(drafting.id))[1]).toMatchObject({ status: 'draft', auto_advance: false });
+    await advance(t.stripe, clock.id, MAY_1 + 10 * DAY);
+    expect((await t.stripe.subscriptions.retrieve(voiding.id)).pause_collection).toBeNull();
+    await advance(t.stripe, clock.id, JUNE_1 + 3600);
+    expect((await invoicesOf(voiding.id))[2]).toMatchObject({ status: 'paid', amount_paid: 2900 });
+  });
+
+  test('extending a trial moves its end and the trial_will_end announcement', async () => {
+    const { customer, clock } = await customerOnClock(t.stripe);
+    const sub = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: prices.basic.id }],
+      trial_period_days: 7,
+    });
+    const extended = await t.stripe.subscriptions.update(sub.id, { trial_end: APRIL_1_2027 + 20 * DAY });
+    expect(extended).toMatchObject({ status: 'trialing', trial_end: APRIL_1_2027 + 20 * DAY });
+    expect(period(extended).end).toBe(APRIL_1_2027 + 20 * DAY);
+    await advance(t.stripe, clock.id, APRIL_1_2027 + 8 * DAY);
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).status).toBe('trialing');
+    expect(types(await eventsAbout(t.stripe, [sub.id]))).not.toContain(
+      'customer.subscription.trial_will_end',
+    );
+    await advance(t.stripe, clock.id, APRIL_1_2027 + 20 * DAY + 3600);
+    const willEnd = (await eventsAbout(t.stripe, [sub.id])).find(
+      (e) => e.type === 'customer.subscription.trial_will_end',
+    )!;
+    expect(willEnd.created).toBe(APRIL_1_2027 + 17 * DAY);
+    expect(await t.stripe.subscriptions.retrieve(sub.id)).toMatchObject({ status: 'active' });
   });
 
   test('a coupon repeating for 3 months, then full price', async () => {

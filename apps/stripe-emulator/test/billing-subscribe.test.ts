@@ -6,6 +6,7 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  APRIL_1_2027,
   advance,
   type Catalog,
   catalog,
@@ -283,6 +284,60 @@ describe('subscribe', () => {
     expect(after.status).toBe('active');
     expect(after.default_payment_method).toBe(confirmed.payment_method);
     expect((await t.stripe.invoices.retrieve(invoice.id)).status).toBe('paid');
+  });
+
+  test('default_incomplete with a trial: pending_setup_intent collects the card', async () => {
+    const { customer } = await customerOnClock(t.stripe, null);
+    const sub = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: prices.basic.id }],
+      trial_period_days: 7,
+      payment_behavior: 'default_incomplete',
+      payment_settings: { save_default_payment_method: 'on_subscription' },
+      expand: ['pending_setup_intent'],
+    });
+    expect(sub.status).toBe('trialing');
+    const si = sub.pending_setup_intent as Stripe.SetupIntent;
+    expect(si).toMatchObject({
+      object: 'setup_intent',
+      status: 'requires_payment_method',
+      usage: 'off_session',
+    });
+    const pk = t.client('pk_test_123');
+    await pk.setupIntents.confirm(si.id, {
+      client_secret: si.client_secret,
+      payment_method: 'pm_card_visa',
+    } as Stripe.SetupIntentConfirmParams);
+    const after = await t.stripe.subscriptions.retrieve(sub.id);
+    expect(after.pending_setup_intent).toBeNull();
+    expect(after.default_payment_method).toMatch(/^pm_/);
+    const update = (await eventsAbout(t.stripe, [sub.id])).find(
+      (e) => e.type === 'customer.subscription.updated',
+    )!;
+    expect(update.data.previous_attributes).toMatchObject({
+      pending_setup_intent: si.id,
+      default_payment_method: null,
+    });
+  });
+
+  test('billing_cycle_anchor on create: a prorated first period up to the anchor', async () => {
+    const { customer } = await customerOnClock(t.stripe);
+    const anchor = APRIL_1_2027 + 10 * 86_400; // April 11
+    const sub = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: prices.basic.id }],
+      billing_cycle_anchor: anchor,
+      expand: ['latest_invoice'],
+    });
+    expect(sub.billing_cycle_anchor).toBe(anchor);
+    expect(sub.items.data[0]).toMatchObject({
+      current_period_start: APRIL_1_2027,
+      current_period_end: anchor,
+    });
+    // March 11 → April 11 is 31 days; 10 of them are billed.
+    const invoice = sub.latest_invoice as Stripe.Invoice;
+    expect(invoice.amount_paid).toBe(Math.round((2900 * 10) / 31));
+    expect(invoice.lines.data[0]!.parent?.subscription_item_details?.proration).toBe(true);
   });
 
   test('an incomplete subscription expires after 23 hours and its invoice is voided', async () => {

@@ -17,7 +17,8 @@ import { p } from '../../http/params.ts';
 import { amountFor } from '../catalog/pricing.ts';
 import { Prices } from '../catalog/tables.ts';
 import { Customers } from '../customers/tables.ts';
-import { PaymentIntents } from '../payments/tables.ts';
+import { createSetupIntent } from '../payments/setup-intent-ops.ts';
+import { PaymentIntents, SetupIntents } from '../payments/tables.ts';
 import { mergeMetadata } from '../shared.ts';
 import {
   applyDiscounts,
@@ -599,7 +600,26 @@ export function createSubscription(
     : fromSchedule || paidInvoice.status === 'paid' || collectionMethod === 'send_invoice'
       ? 'active'
       : 'incomplete';
-  sub = saveSubscription(ctx, { ...ctx.store.of(Subscriptions).require(id), status });
+  // Nothing to pay now but a card to collect: the client confirms pending_setup_intent.
+  let pendingSetupIntent: string | null = null;
+  if (
+    paymentBehavior === 'default_incomplete' &&
+    collectionMethod === 'charge_automatically' &&
+    paidInvoice.amount_due === 0 &&
+    !resolvedPm
+  ) {
+    pendingSetupIntent = createSetupIntent(ctx, {
+      customer: customer.id,
+      usage: 'off_session',
+      payment_method_types: ['card'],
+      owner: { object: 'subscription', id },
+    }).id;
+  }
+  sub = saveSubscription(ctx, {
+    ...ctx.store.of(Subscriptions).require(id),
+    status,
+    pending_setup_intent: pendingSetupIntent,
+  });
   setMeta(ctx, id, { busy: false, firstInvoice: fromSchedule ? undefined : invoiceId });
   emitEvent(ctx, 'customer.subscription.created', sub);
   if (status === 'incomplete') {
@@ -666,16 +686,7 @@ export function planItems(
     if (item.deleted) throw invalidRequest('You must pass an item id with `deleted`.', `${param}[deleted]`);
     const price = resolveItemPrice(ctx, item, param);
     if (!price) throw parameterMissing(`${param}[price]`);
-    // An existing item with the same price is updated rather than duplicated.
-    const same = before.find((b) => b.price.id === price.id && !deleted.has(b.id));
-    if (same && !params.some((x) => x.id === same.id)) {
-      specs.set(same.id, {
-        ...specs.get(same.id)!,
-        quantity: item.quantity ?? specs.get(same.id)!.quantity,
-        metadata: mergeMetadata(specs.get(same.id)!.metadata, item.metadata),
-      });
-      return;
-    }
+    // Without an id this adds an item (a price already on the subscription is refused below).
     added.push({ id: null, price, quantity: item.quantity ?? 1, metadata: mergeMetadata({}, item.metadata) });
   });
   const finalSpecs = [...[...specs.values()].filter((s) => !deleted.has(s.id!)), ...added];
@@ -1509,4 +1520,25 @@ export function onInvoiceOverdue(ctx: Emulator, invoice: InvoiceRow): void {
   const sub = subscriptionOf(ctx, invoice);
   if (!sub || meta(ctx, sub.id).busy) return;
   if (sub.status === 'active') changeStatus(ctx, sub, { status: 'past_due' });
+}
+
+/** The subscription's pending_setup_intent succeeded: the card is collected. */
+export function onSetupIntentEvent(
+  ctx: Emulator,
+  event: { type: string; data: { object: Record<string, unknown> } },
+): void {
+  if (event.type !== 'setup_intent.succeeded') return;
+  const si = event.data.object as unknown as Stripe.SetupIntent;
+  const owner = ctx.store.of(SetupIntents).meta(si.id)?.owner;
+  if (owner?.object !== 'subscription') return;
+  const sub = ctx.store.of(Subscriptions).get(owner.id);
+  if (!sub || sub.pending_setup_intent !== si.id) return;
+  const pm = typeof si.payment_method === 'string' ? si.payment_method : null;
+  changeStatus(ctx, sub, {
+    pending_setup_intent: null,
+    default_payment_method:
+      sub.payment_settings?.save_default_payment_method === 'on_subscription' && pm
+        ? pm
+        : sub.default_payment_method,
+  });
 }

@@ -31,6 +31,7 @@ import {
   onInvoicePaid,
   onInvoicePaymentFailed,
   onRetriesExhausted,
+  onSetupIntentEvent,
   pauseSubscription,
   resumeParams,
   resumeSubscription,
@@ -55,7 +56,6 @@ const searchFields = {
   status: (s: SubscriptionRow) => s.status,
   metadata: (s: SubscriptionRow) => s.metadata,
   created: (s: SubscriptionRow) => s.created,
-  customer: (s: SubscriptionRow) => s.customer,
 };
 
 const itemWriteParams = {
@@ -325,6 +325,7 @@ export const subscriptionsModule: EmulatorModule = {
 
     // The engine's reactions.
     app.on(eventEmitted, onPaymentEvent);
+    app.on(eventEmitted, onSetupIntentEvent);
     app.on(invoicePaid, (ctx, { invoice }) => onInvoicePaid(ctx, invoice));
     app.on(invoicePaymentFailed, (ctx, { invoice }) => onInvoicePaymentFailed(ctx, invoice));
     app.on(invoiceRetriesExhausted, (ctx, { invoice }) => onRetriesExhausted(ctx, invoice));
