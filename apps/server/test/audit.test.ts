@@ -60,8 +60,8 @@ describe('audit log', () => {
   it('filters by action, actor type and time', async () => {
     const updates = await read(`/v1/orgs/${a.id}/audit-log?action=org.updated`, a.admin.jwt);
     expect(updates.data.map((e) => e.after)).toEqual([
-      { name: 'Alpha 2', billing_email: expect.any(String) },
-      { name: 'Alpha 1', billing_email: expect.any(String) },
+      { name: 'Alpha 2' },
+      { name: 'Alpha 1' },
     ]);
     expect(updates.data.every((e) => e.actor_type === 'user' && e.actor_id === a.admin.userId)).toBe(true);
 

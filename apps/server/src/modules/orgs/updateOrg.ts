@@ -28,6 +28,18 @@ const profileOf = (o: OrgRow) => ({
   po_number: o.poNumber,
 });
 
+/** Only what changed goes into the audit entry: a readable before/after summary. */
+function changedFields(before: Record<string, unknown>, after: Record<string, unknown>) {
+  const b: Record<string, unknown> = {};
+  const a: Record<string, unknown> = {};
+  for (const k of Object.keys(after)) {
+    if (JSON.stringify(before[k]) === JSON.stringify(after[k])) continue;
+    b[k] = before[k];
+    a[k] = after[k];
+  }
+  return { before: b, after: a };
+}
+
 /**
  * Updates the org's billing profile. The Stripe customer follows: a sync job is enqueued in the
  * same transaction (so it cannot be lost) and also attempted at once, best effort.
@@ -60,8 +72,7 @@ export async function updateOrg(
       action: 'org.updated',
       targetType: 'org',
       targetId: orgId,
-      before: profileOf(before),
-      after: profileOf(after!),
+      ...changedFields(profileOf(before), profileOf(after!)),
     });
     if (after!.stripeCustomerId)
       await enqueueJob(
