@@ -549,14 +549,18 @@ export function paymentMethodForCustomer(ctx: Emulator, id: string, customer: st
 }
 
 /** What confirming this PaymentMethod for an invoice would do (for error_if_incomplete checks). */
-export function predictPayment(ctx: Emulator, pmId: string | null): 'succeed' | 'fail' | 'action' | 'none' {
+export function predictPayment(
+  ctx: Emulator,
+  pmId: string | null,
+  offSession = true,
+): 'succeed' | 'fail' | 'action' | 'none' {
   if (!pmId) return 'none';
   const behaviour = behaviourOf(ctx, pmId);
   if (behaviour.kind === 'decline' || behaviour.kind === 'charge_fails' || behaviour.kind === 'radar_block') {
     return 'fail';
   }
   const setUp = !!ctx.store.of(PaymentMethods).meta(pmId)?.offSessionReady;
-  return paymentNeedsAuthentication(behaviour, { offSession: true, setUpForOffSession: setUp })
+  return paymentNeedsAuthentication(behaviour, { offSession, setUpForOffSession: setUp })
     ? 'action'
     : 'succeed';
 }

@@ -293,6 +293,7 @@ function checkPayable(
     collectionMethod: string;
     paymentBehavior: PaymentBehavior;
     paymentMethod: string | null;
+    offSession: boolean;
   },
 ): 'succeed' | 'fail' | 'action' | 'not_needed' {
   const { amountDue } = balanceApplication(opts.amount, opts.balance);
@@ -306,7 +307,7 @@ function checkPayable(
       message: NO_PAYMENT_METHOD_MESSAGE,
     });
   }
-  const outcome = predictPayment(ctx, opts.paymentMethod);
+  const outcome = predictPayment(ctx, opts.paymentMethod, opts.offSession);
   if (opts.paymentBehavior === 'error_if_incomplete') {
     if (outcome === 'fail') throw predictedFailure(ctx, opts.paymentMethod);
     if (outcome === 'action') throw requiresActionError();
@@ -449,6 +450,7 @@ export function createSubscription(
       collectionMethod,
       paymentBehavior,
       paymentMethod: pmChecked ?? (customer.invoice_settings.default_payment_method as string | null),
+      offSession: params.off_session ?? false,
     });
   }
   const resolvedPm = pmChecked
@@ -835,6 +837,7 @@ export function updateSubscription(
       collectionMethod,
       paymentBehavior,
       paymentMethod: pmChecked ?? subscriptionPaymentMethod(ctx, old),
+      offSession: params.off_session ?? false,
     });
   }
   if (params.pause_collection?.resumes_at !== undefined && params.pause_collection.resumes_at <= now) {
