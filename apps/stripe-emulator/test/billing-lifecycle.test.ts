@@ -284,6 +284,23 @@ describe('renewals', () => {
     expect(types(verifiedDeliveries(receiver, [sub.id]))).toContain('customer.subscription.deleted');
   });
 
+  test('a renewal needing 3-D Secure: payment_action_required, past_due, active once authenticated', async () => {
+    const { customer, clock } = await customerOnClock(t.stripe);
+    const sub = await t.stripe.subscriptions.create({ customer: customer.id, items: [{ price: prices.basic.id }] });
+    await t.stripe.subscriptions.update(sub.id, { default_payment_method: 'pm_card_authenticationRequired' });
+    await advance(t.stripe, clock.id, MAY_1 + 3600);
+    const renewal = (await invoicesOf(sub.id))[1]!;
+    expect(renewal).toMatchObject({ status: 'open', attempt_count: 1 });
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).status).toBe('past_due');
+    const [payment] = (await t.stripe.invoicePayments.list({ invoice: renewal.id })).data;
+    const piId = payment!.payment.payment_intent as string;
+    expect((await t.stripe.paymentIntents.retrieve(piId)).status).toBe('requires_action');
+    expect(types(await eventsAbout(t.stripe, [renewal.id]))).toContain('invoice.payment_action_required');
+    t.emulator.control.authenticate(piId, 'succeed');
+    expect((await t.stripe.invoices.retrieve(renewal.id)).status).toBe('paid');
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
+  });
+
   test('when retries run out the subscription can become unpaid and the invoice uncollectible', async () => {
     t.emulator.control.setRetrySchedule({ days: [2], end: 'unpaid', markUncollectible: true });
     const { customer, clock } = await customerOnClock(t.stripe);
