@@ -346,22 +346,21 @@ export const subscriptionsModule: EmulatorModule = {
         .of(Subscriptions)
         .sorted((s) => s.test_clock === clock.id && !ENDED.has(s.status));
       let limit: number;
-      let what: string;
+      let message: string;
       if (subs.length === 0) {
         limit = addIntervals(clock.frozen_time, { interval: 'year', interval_count: 1 }, 2);
-        what = 'two years when no subscription is on the clock';
+        message =
+          'The frozen_time cannot be more than two years in the future when there are no subscriptions in this test clock';
       } else {
         const shortest = subs
           .map((s) => subscriptionRecurrence(s))
           .sort((a, b) => approxSeconds(a) - approxSeconds(b))[0]!;
         limit = addIntervals(clock.frozen_time, shortest, 2);
-        what = `two intervals of the shortest subscription on it (${shortest.interval_count} ${shortest.interval})`;
+        message =
+          'The frozen_time cannot be more than two intervals in the future from the shortest subscription in this test clock';
       }
       if (to > limit) {
-        throw invalidRequest(
-          `Cannot advance the test clock ${clock.id} that far: it can move at most ${what} past its current frozen_time (${clock.frozen_time}), that is up to ${limit}.`,
-          'frozen_time',
-        );
+        throw invalidRequest(`${message} (at most ${limit}).`, 'frozen_time');
       }
     });
   },
