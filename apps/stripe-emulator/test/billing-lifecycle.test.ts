@@ -653,6 +653,35 @@ describe('test clocks', () => {
     expect((await t.stripe.testHelpers.testClocks.retrieve(clock.id)).frozen_time).toBe(JUNE_1);
   });
 
+  test('a snapshot keeps subscriptions, their pending jobs and invoices (renewal after restore)', async () => {
+    const other = await startTestEmulator();
+    try {
+      const otherPrices = await catalog(other.stripe);
+      const { customer, clock } = await customerOnClock(other.stripe);
+      const sub = await other.stripe.subscriptions.create({
+        customer: customer.id,
+        items: [{ price: otherPrices.basic.id }],
+      });
+      const snapshot = await (
+        await fetch(`${other.emulator.url}/_emulator/snapshot`, { method: 'POST' })
+      ).json();
+      await fetch(`${other.emulator.url}/_emulator/reset`, { method: 'POST' });
+      await expect(other.stripe.subscriptions.retrieve(sub.id)).rejects.toMatchObject({ statusCode: 404 });
+      await fetch(`${other.emulator.url}/_emulator/restore`, {
+        method: 'POST',
+        body: JSON.stringify(snapshot),
+      });
+      await advance(other.stripe, clock.id, MAY_1 + 3600);
+      const invoices = (await other.stripe.invoices.list({ subscription: sub.id })).data;
+      expect(invoices.map((i) => [i.billing_reason, i.status, i.amount_paid])).toEqual([
+        ['subscription_cycle', 'paid', 2900],
+        ['subscription_create', 'paid', 2900],
+      ]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   test('deleting a clock deletes its subscriptions and invoices', async () => {
     const { customer, clock } = await customerOnClock(t.stripe);
     const sub = await t.stripe.subscriptions.create({
