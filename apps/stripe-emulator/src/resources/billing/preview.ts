@@ -40,7 +40,7 @@ import {
 } from './subscription-model.ts';
 import { planItems } from './subscription-ops.ts';
 import { type InvoiceRow, type SubscriptionRow, SubscriptionSchedules, Subscriptions } from './tables.ts';
-import { addIntervals, nextBoundary, recurrenceOf } from './time-money.ts';
+import { addIntervals, nextBoundary, prorate, recurrenceOf } from './time-money.ts';
 
 export const createPreviewParams = {
   customer: p.string(),
@@ -281,7 +281,7 @@ export function createPreview(ctx: Emulator, params: PreviewParams): InvoiceRow 
     newTrialEnd === null && (anchorNow(sd.billing_cycle_anchor) || intervalChanged || endTrialNow);
   const inTrial = (trialing && !endTrialNow) || newTrialEnd !== null;
   const immediate = !inTrial && (resetPeriod || (plan.changed && proration === 'always_invoice'));
-  const prorate = !inTrial && proration !== 'none' && !trialing;
+  const canProrate = !inTrial && proration !== 'none' && !trialing;
   const discountIds = sub.discounts.map((d) => (typeof d === 'string' ? d : d.id));
   const toLine = (input: ReturnType<typeof prorationItems>[number]): LineDraft => ({
     amount: input.amount ?? 0,
@@ -303,7 +303,7 @@ export function createPreview(ctx: Emulator, params: PreviewParams): InvoiceRow 
       current_period_start: newPeriod.start,
       current_period_end: newPeriod.end,
     }));
-    const prorations = prorate
+    const prorations = canProrate
       ? prorationItems(ctx, sub, plan.before, afterItems, prorationDate, period, { creditsOnly: resetPeriod })
       : [];
     return composeInvoice(
@@ -340,7 +340,9 @@ export function createPreview(ctx: Emulator, params: PreviewParams): InvoiceRow 
   }
   const at = newTrialEnd ?? (trialing && sub.trial_end ? sub.trial_end : period.end);
   const prorations =
-    prorate && plan.changed ? prorationItems(ctx, sub, plan.before, plan.after, prorationDate, period) : [];
+    canProrate && plan.changed
+      ? prorationItems(ctx, sub, plan.before, plan.after, prorationDate, period)
+      : [];
   let futureItems = plan.after;
   const scheduleId = params.schedule ?? (typeof sub.schedule === 'string' ? sub.schedule : null);
   if (scheduleId) {
@@ -357,7 +359,20 @@ export function createPreview(ctx: Emulator, params: PreviewParams): InvoiceRow 
     }
   }
   const anchor = trialing || newTrialEnd !== null ? at : sub.billing_cycle_anchor;
-  const nextPeriod = { start: at, end: nextBoundary(anchor, newRecurrence, at) };
+  const boundary = nextBoundary(anchor, newRecurrence, at);
+  // Like the renewal: a cancel_at inside the next period shortens it and prorates its charges.
+  const nextPeriod = {
+    start: at,
+    end: sub.cancel_at !== null && sub.cancel_at < boundary ? sub.cancel_at : boundary,
+  };
+  const nextLines = periodLines(ctx, sub, futureItems, nextPeriod).map((line) =>
+    nextPeriod.end === boundary
+      ? line
+      : {
+          ...line,
+          amount: prorate(line.amount, nextPeriod.end - nextPeriod.start, boundary - nextPeriod.start),
+        },
+  );
   const pendingProrations = prorations.map(toLine);
   return composeInvoice(
     ctx,
@@ -373,7 +388,7 @@ export function createPreview(ctx: Emulator, params: PreviewParams): InvoiceRow 
       virtualDiscounts: virtual,
       lines: [
         ...(trialing ? [] : usageLines(ctx, sub, sub.items.data, { start: period.start, end: at })),
-        ...periodLines(ctx, sub, futureItems, nextPeriod),
+        ...nextLines,
         ...extraLines(ctx, params, sub.currency, at),
       ],
       items: pendingInvoiceItems(ctx, customer.id, sub.id),
