@@ -455,11 +455,13 @@ describe('cancellation', () => {
       (e) => e.type === 'customer.subscription.deleted',
     )!;
     expect(deleted.request).toBeNull();
+    const preview = await t.stripe.invoices.createPreview({ subscription: late.id });
     await advance(t.stripe, clock.id, MAY_1 + 3600);
     const last = await t.stripe.subscriptions.retrieve(late.id);
     expect(period(last)).toEqual({ start: MAY_1, end: MAY_1 + 14 * DAY });
     const invoice = await t.stripe.invoices.retrieve(last.latest_invoice as string);
     expect(invoice.amount_paid).toBe(Math.round((7900 * 14) / 31));
+    expect(preview.amount_due).toBe(invoice.amount_paid);
     await advance(t.stripe, clock.id, MAY_1 + 14 * DAY);
     expect((await t.stripe.subscriptions.retrieve(late.id)).status).toBe('canceled');
     expect(await invoicesOf(late.id)).toHaveLength(2);
