@@ -1,4 +1,8 @@
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withOrgTx } from '../src/db/tx.ts';
+import { applyInvoice } from '../src/modules/invoices/applyInvoice.ts';
+import { formatMoney } from '../src/modules/invoices/formatMoney.ts';
 import { seedCatalog } from './catalogFixture.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
@@ -116,6 +120,25 @@ describe('invoices', () => {
       expect(page).toContain(text);
   });
 
+  it('a promotion code shows as a named discount on the PDF, with exact totals', async () => {
+    const promo = await createTestOrg(t, 'Promo Co');
+    await t.request('POST', `/v1/orgs/${promo.id}/payment-methods`, {
+      token: promo.key,
+      body: { payment_method_id: 'pm_card_visa' },
+    });
+    const sub = await t.request('POST', `/v1/orgs/${promo.id}/subscription`, {
+      token: promo.key,
+      body: { plan: 'enterprise', promotion_code: 'LAUNCH20' },
+    });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    const [inv] = (await t.request('GET', invoicesPath(promo), { token: promo.key })).body.data;
+    expect(inv).toMatchObject({ subtotal: 19_900, total: 15_920, amount_paid: 15_920 });
+    const { bytes } = await download(`/v1/orgs/${promo.id}/invoices/${inv.id}/pdf`, promo.key);
+    const [page] = await pdfText(bytes);
+    for (const text of ['Subtotal $199.00', 'Launch: 20% off for 3 months -$39.80', 'Total $159.20'])
+      expect(page).toContain(text);
+  });
+
   it("another org's invoice, an unknown id and a draft have no PDF here", async () => {
     const [theirs] = (await t.request('GET', invoicesPath(other), { token: other.key })).body.data;
     const cross = await t.request('GET', `/v1/orgs/${paying.id}/invoices/${theirs.id}/pdf`, {
@@ -140,6 +163,50 @@ describe('invoices', () => {
     const list = (await t.request('GET', invoicesPath(other, '?refresh=true'), { token: other.key })).body;
     expect(list.data.map((i: { id: string }) => i.id)).not.toContain(draft.id);
     await t.deps.stripe.invoices.del(draft.id);
+  });
+
+  it("an upgrade's invoice shows at once, without waiting for the refresh interval", async () => {
+    const before = await t.request('GET', invoicesPath(other), { token: other.key });
+    expect(before.body.data).toHaveLength(1);
+    const upgrade = await t.request('PATCH', `/v1/orgs/${other.id}/subscription`, {
+      token: other.key,
+      body: { plan: 'enterprise', interval: 'year' },
+    });
+    expect(upgrade.status, JSON.stringify(upgrade.body)).toBe(200);
+    expect(upgrade.body.change).toBe('upgrade');
+    const after = await t.request('GET', invoicesPath(other), { token: other.key });
+    expect(after.body.data).toHaveLength(2);
+    expect(after.body.data[0]).toMatchObject({
+      id: upgrade.body.subscription.latest_invoice_id,
+      billing_reason: 'subscription_update',
+      status: 'paid',
+    });
+    expect(after.body.data[0].amount_paid).toBeGreaterThan(0);
+
+    // Its PDF shows the proration lines as Stripe wrote them, and totals that match Stripe's.
+    const stripe = await t.deps.stripe.invoices.retrieve(after.body.data[0].id);
+    const credit = stripe.lines.data.find((l) => l.amount < 0)!;
+    expect(credit.description).toMatch(/^Unused time on /);
+    const { bytes } = await download(`/v1/orgs/${other.id}/invoices/${stripe.id}/pdf`, other.key);
+    const [page] = await pdfText(bytes);
+    expect(page).toContain(credit.description);
+    expect(page).toContain(formatMoney(credit.amount, 'usd'));
+    expect(page).toContain(`Total ${formatMoney(stripe.total, 'usd')}`);
+  });
+
+  it('a late, older observation of an invoice never regresses the projection', async () => {
+    const [inv] = (await t.request('GET', invoicesPath(paying), { token: paying.key })).body.data;
+    const stale = {
+      ...(await t.deps.stripe.invoices.retrieve(inv.id)),
+      status: 'open',
+      amount_paid: 0,
+    } as const;
+    const written = await withOrgTx(t.deps.database, paying.id, (tx) =>
+      applyInvoice(tx, paying.id, stale as unknown as Stripe.Invoice, 1),
+    );
+    expect(written).toBe(false);
+    const [now] = (await t.request('GET', invoicesPath(paying), { token: paying.key })).body.data;
+    expect(now).toMatchObject({ id: inv.id, status: 'paid', amount_paid: 19_900 });
   });
 
   it('pages newest first with a cursor; the projection refreshes after a minute or on request', async () => {

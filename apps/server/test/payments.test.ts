@@ -90,6 +90,10 @@ describe('payment history', () => {
     expect(p.status).toBe('failed');
     expect(p.amount_cents).toBe(19_900);
     expect(p.card_last4).toBe('0341');
+    const pi = await t.deps.stripe.paymentIntents.retrieve(p.id, { expand: ['latest_charge'] });
+    const charge = pi.latest_charge as Stripe.Charge;
+    expect(charge.status).toBe('failed');
+    expect(p.failure_reason).toContain(charge.failure_message!);
     expect(p.failure_reason).toMatch(/declined/i);
     expect(p.paid_at).toBeNull();
   });

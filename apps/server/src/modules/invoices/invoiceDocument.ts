@@ -142,10 +142,8 @@ function isProration(l: Stripe.InvoiceLineItem): boolean {
 function discountLabel(d: string | Stripe.Discount | Stripe.DeletedDiscount): string {
   if (typeof d === 'string') return 'Discount';
   const coupon = 'source' in d ? d.source?.coupon : null;
-  if (coupon && typeof coupon !== 'string') {
-    const what = coupon.percent_off ? ` (${coupon.percent_off}% off)` : '';
-    return `${coupon.name ?? 'Discount'}${what}`;
-  }
+  if (coupon && typeof coupon !== 'string')
+    return coupon.name ?? (coupon.percent_off ? `${coupon.percent_off}% off` : 'Discount');
   return 'Discount';
 }
 

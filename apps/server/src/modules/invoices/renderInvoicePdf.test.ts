@@ -175,7 +175,7 @@ describe('invoice PDF', () => {
       '-$29.00',
       'Remaining time on Professional after 24 Nov 2026',
       'Subtotal $50.00',
-      'LAUNCH20 (20% off) -$10.00',
+      'LAUNCH20 -$10.00',
       'Total $40.00',
       'Applied balance -$5.00',
       'Amount paid $35.00',
