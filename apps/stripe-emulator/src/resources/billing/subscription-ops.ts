@@ -1059,7 +1059,7 @@ export function cancelSubscription(
   opts: CancelOptions,
 ): SubscriptionRow {
   if (ENDED.has(sub.status)) {
-    throw invalidRequest(`This subscription is already ${sub.status}.`, undefined, 'resource_missing');
+    throw invalidRequest(`This subscription is already ${sub.status}.`);
   }
   const customer = ctx.store.of(Customers).get(sub.customer as string);
   const now = nowFor(ctx, sub);
