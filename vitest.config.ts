@@ -34,7 +34,9 @@ export default defineConfig({
         },
       },
       serverProject('server-pglite', { TEST_DB: 'pglite' }),
-      ...(postgresUrl ? [serverProject('server-postgres', { TEST_DB: 'postgres', TEST_DATABASE_URL: postgresUrl })] : []),
+      ...(postgresUrl
+        ? [serverProject('server-postgres', { TEST_DB: 'postgres', TEST_DATABASE_URL: postgresUrl })]
+        : []),
     ],
   },
 });

@@ -59,10 +59,7 @@ describe('audit log', () => {
 
   it('filters by action, actor type and time', async () => {
     const updates = await read(`/v1/orgs/${a.id}/audit-log?action=org.updated`, a.admin.jwt);
-    expect(updates.data.map((e) => e.after)).toEqual([
-      { name: 'Alpha 2' },
-      { name: 'Alpha 1' },
-    ]);
+    expect(updates.data.map((e) => e.after)).toEqual([{ name: 'Alpha 2' }, { name: 'Alpha 1' }]);
     expect(updates.data.every((e) => e.actor_type === 'user' && e.actor_id === a.admin.userId)).toBe(true);
 
     const byKey = await read(`/v1/orgs/${a.id}/audit-log?actor_type=api_key`, a.admin.jwt);

@@ -46,6 +46,7 @@ export interface RequestOpts {
 export interface TestResponse {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
   body: any;
   text: string;
 }

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { createLogger, REDACT_PATHS } from '../src/http/logger.ts';
 import type { App } from '../src/http/types.ts';
-import { createStripeClient } from '../src/stripe/createStripeClient.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
 import { startTestApp, type TestApp } from './harness.ts';
 

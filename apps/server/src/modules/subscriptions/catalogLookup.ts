@@ -17,7 +17,7 @@ const bad = (field: string, message: string) =>
 /** Resolves a plan + interval + seats to the catalog's active Stripe price, validating seats. */
 export async function resolvePlanPrice(tx: Tx, choice: PlanChoice) {
   const [plan] = await tx.select().from(plans).where(eq(plans.key, choice.planKey));
-  if (!plan || !plan.active) throw bad('plan', `unknown plan "${choice.planKey}"`);
+  if (!plan?.active) throw bad('plan', `unknown plan "${choice.planKey}"`);
   const price = await findPlanPrice(tx, choice.planKey, choice.interval);
   if (!price) {
     if (!(await findPlanPrice(tx, choice.planKey, choice.interval === 'month' ? 'year' : 'month')))
