@@ -88,6 +88,12 @@ export const envSchema = z
     RATE_LIMIT_PER_KEY_PER_MINUTE: z.coerce.number().int().min(1).default(600_000),
     RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(1_200),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+    /** Days a past-due org keeps access before it is restricted. */
+    GRACE_PERIOD_DAYS: z.coerce.number().int().min(0).max(60).default(7),
+    /** Failed applications of one Stripe event before it is dead-lettered. */
+    STRIPE_EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+    /** Drift check between the projection and Stripe (minutes; 0 = off). */
+    RECONCILE_INTERVAL_MINUTES: z.coerce.number().int().min(0).default(60),
     WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(4),
     WORKER_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),

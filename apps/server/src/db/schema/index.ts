@@ -7,3 +7,4 @@ export * from './jobs.ts';
 export * from './memberships.ts';
 export * from './organizations.ts';
 export * from './users.ts';
+export * from './webhooks.ts';

@@ -28,6 +28,18 @@ export const organizations = pgTable(
       .default('charge_automatically'),
     daysUntilDue: integer('days_until_due'),
     poNumber: text('po_number'),
+    /**
+     * Payment-failure state: ok | past_due (in grace) | action_required (3-D Secure pending) |
+     * restricted (grace over, or Stripe gave up). Written by the webhook handlers.
+     */
+    billingState: text('billing_state', { enum: ['ok', 'past_due', 'action_required', 'restricted'] })
+      .notNull()
+      .default('ok'),
+    pastDueSince: timestamp('past_due_since', { withTimezone: true }),
+    graceEndsAt: timestamp('grace_ends_at', { withTimezone: true }),
+    paymentFailureReason: text('payment_failure_reason'),
+    /** Hosted invoice page where the customer completes a payment needing authentication. */
+    paymentActionUrl: text('payment_action_url'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
