@@ -20,6 +20,7 @@ import { registerCatalogRoutes } from './modules/catalog/routes.ts';
 import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
+import { registerLiveRoutes } from './modules/live/routes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
 import { registerOrgRoutes } from './modules/orgs/routes.ts';
 import { registerPaymentMethodRoutes } from './modules/payment-methods/routes.ts';
@@ -29,6 +30,8 @@ import { registerPortalRoutes } from './modules/portal/routes.ts';
 import { registerSessionRoutes } from './modules/sessions/routes.ts';
 import { registerSubscriptionRoutes } from './modules/subscriptions/routes.ts';
 import { registerSystemRoutes } from './modules/system/routes.ts';
+import { registerStripeEventAdminRoutes } from './modules/webhooks/adminRoutes.ts';
+import { registerStripeWebhookRoutes } from './modules/webhooks/routes.ts';
 
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
 
@@ -111,11 +114,14 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerAuditRoutes(s, deps);
     registerPaymentMethodRoutes(s, deps);
     registerSubscriptionRoutes(s, deps);
+    registerStripeWebhookRoutes(s, deps, metrics.webhook);
+    registerStripeEventAdminRoutes(s, deps);
     registerCheckoutRoutes(s, deps);
     registerPaymentIntentRoutes(s, deps);
     registerPortalRoutes(s, deps);
     registerInvoiceRoutes(s, deps);
     registerPaymentHistoryRoutes(s, deps);
+    registerLiveRoutes(s, deps);
     if (deps.env.demo) registerDevSignInRoutes(s, deps);
   });
 

@@ -12,8 +12,10 @@ import { createApiKeyCache } from './modules/api-keys/authenticateApiKey.ts';
 import type { Catalog } from './modules/catalog/catalogSchema.ts';
 import { CatalogError, loadCatalog } from './modules/catalog/loadCatalog.ts';
 import { pushCatalog } from './modules/catalog/pushCatalog.ts';
+import { createLiveHub } from './modules/live/liveHub.ts';
 import { DEMO_ORGS, demoOrgKey, seedDemo } from './modules/demo/seedDemo.ts';
-import { startDemoEmulator } from './modules/demo/startDemoEmulator.ts';
+import { DEMO_WEBHOOK_SECRET, startDemoEmulator } from './modules/demo/startDemoEmulator.ts';
+import { createInboxProcessor } from './modules/webhooks/inboxProcessor.ts';
 import { createStripeClient } from './stripe/createStripeClient.ts';
 import { tasks } from './tasks.ts';
 
@@ -55,6 +57,7 @@ async function main() {
       secretKey: env.STRIPE_SECRET_KEY ?? 'sk_test_unconfigured',
       apiBase: env.STRIPE_API_BASE,
     }),
+    live: createLiveHub(database, { logger: logger.child({ component: 'live' }) }),
   };
   if (env.demo) await seedDemo(deps);
   // The embedded emulator starts empty: give it the catalog (a no-op on later starts).
@@ -79,6 +82,19 @@ async function main() {
     logger: logger.child({ component: 'jobs' }),
   });
   if (env.WORKER_CONCURRENCY > 0) worker.start();
+  const inbox = createInboxProcessor(deps, metrics.webhook);
+  if (env.WORKER_CONCURRENCY > 0) inbox.start();
+  // Demo: the embedded emulator delivers its events to our endpoint, signed like Stripe.
+  if (emulator) {
+    const known = (await deps.stripe.webhookEndpoints.list({ limit: 100 })).data.some(
+      (e) => e.url === `${env.publicUrl}/v1/webhooks/stripe`,
+    );
+    if (!known)
+      emulator.control.addWebhookEndpoint({
+        url: `${env.publicUrl}/v1/webhooks/stripe`,
+        secret: DEMO_WEBHOOK_SECRET,
+      });
+  }
 
   const lines = [
     '',
@@ -110,6 +126,7 @@ async function main() {
     timer.unref();
     // Order matters: stop taking requests, let running jobs finish, then close the database.
     await app.close();
+    await inbox.stop();
     await worker.stop();
     await emulator?.stop();
     await database.close();

@@ -7,15 +7,19 @@ import type { Deps } from '../src/deps.ts';
 import { loadEnv } from '../src/env.ts';
 import { createJwtVerifier } from '../src/http/auth/jwt.ts';
 import { createLogger } from '../src/http/logger.ts';
+import { createMetrics, type Metrics } from '../src/http/observability.ts';
 import type { App } from '../src/http/types.ts';
 import { createWorker } from '../src/jobs/index.ts';
 import { createApiKeyCache } from '../src/modules/api-keys/authenticateApiKey.ts';
+import { createLiveHub } from '../src/modules/live/liveHub.ts';
+import { createInboxProcessor } from '../src/modules/webhooks/inboxProcessor.ts';
 import { createStripeClient } from '../src/stripe/createStripeClient.ts';
 import { tasks } from '../src/tasks.ts';
 import { createTestDatabase, type TestDatabase } from './testDatabase.ts';
 
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
 export const TEST_STRIPE_KEY = 'sk_test_tollgate_tests_0000';
+export const TEST_WEBHOOK_SECRET = 'whsec_tollgate_tests_000000000000000';
 export const TEST_ADMIN_KEY = 'tg_sk_test_operator_key_0123456789abcdef';
 export const TEST_ISSUER = 'https://idp.test';
 export const TEST_AUDIENCE = 'tollgate-test';
@@ -29,6 +33,11 @@ export interface TestApp {
   emulator: RunningEmulator;
   /** Runs every background job that is due now (the worker is not polling in tests). */
   runJobs(): Promise<number>;
+  /** Applies every stored Stripe event that is due (the inbox processor is not polling in tests). */
+  processEvents(): Promise<number>;
+  metrics: Metrics;
+  /** Has the emulator deliver its events to this app's webhook endpoint (signed with TEST_WEBHOOK_SECRET). */
+  enableStripeWebhooks(): { id: string; url: string; secret: string };
   /** Real HTTP against the listening app. */
   request(method: string, path: string, opts?: RequestOpts): Promise<TestResponse>;
   close(): Promise<void>;
@@ -67,6 +76,7 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
     STRIPE_API_BASE: emulator.url,
     STRIPE_SECRET_KEY: TEST_STRIPE_KEY,
     STRIPE_PUBLISHABLE_KEY: 'pk_test_tollgate_tests_0000',
+    STRIPE_WEBHOOK_SECRETS: TEST_WEBHOOK_SECRET,
     ...envOverrides,
   });
   const deps: Deps = {
@@ -78,8 +88,10 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
     apiKeyCache: createApiKeyCache(),
     // Retries are the app's job (withStripeRetry), not the SDK's, so tests see exactly what we do.
     stripe: createStripeClient({ secretKey: TEST_STRIPE_KEY, apiBase: emulator.url, maxNetworkRetries: 0 }),
+    live: createLiveHub(db.database),
   };
-  const app = await buildApp(deps, { dashboardDir: '/nonexistent' });
+  const metrics = createMetrics();
+  const app = await buildApp(deps, { dashboardDir: '/nonexistent', metrics });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   // Links minted by the server must point at this instance.
@@ -92,6 +104,8 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
     deps,
     pollIntervalMs: 60_000,
   });
+
+  const inbox = createInboxProcessor(deps, metrics.webhook);
 
   const request: TestApp['request'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -117,9 +131,18 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
     db,
     emulator,
     runJobs: () => worker.runOnce(),
+    processEvents: () => inbox.runOnce(),
+    metrics,
+    enableStripeWebhooks() {
+      return emulator.control.addWebhookEndpoint({
+        url: `${url}/v1/webhooks/stripe`,
+        secret: TEST_WEBHOOK_SECRET,
+      });
+    },
     request,
     async close() {
       await app.close();
+      await deps.live?.close();
       await emulator.stop();
       await db.dispose();
     },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { createWebhookMetrics } from '../modules/webhooks/webhookMetrics.ts';
 
 /** One registry per app instance (tests build several apps in one process). */
 export function createMetrics() {
@@ -17,7 +18,7 @@ export function createMetrics() {
     help: 'Requests refused with 429',
     registers: [registry],
   });
-  return { registry, httpDuration, rateLimited };
+  return { registry, httpDuration, rateLimited, webhook: createWebhookMetrics(registry) };
 }
 
 /** Job-queue gauges, read from the database when Prometheus scrapes. */

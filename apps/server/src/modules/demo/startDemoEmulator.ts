@@ -4,6 +4,7 @@ import { startEmulator } from '@tollgate/stripe-emulator';
 import type { Env } from '../../env.ts';
 
 export const DEMO_STRIPE_SECRET_KEY = 'sk_test_tollgate_demo_000000000000';
+export const DEMO_WEBHOOK_SECRET = 'whsec_tollgate_demo_00000000000000000000';
 export const DEMO_STRIPE_PUBLISHABLE_KEY = 'pk_test_tollgate_demo_000000000000';
 
 /**
@@ -21,5 +22,6 @@ export async function startDemoEmulator(env: Env) {
   env.STRIPE_API_BASE = emulator.url;
   env.STRIPE_SECRET_KEY = DEMO_STRIPE_SECRET_KEY;
   env.STRIPE_PUBLISHABLE_KEY ??= DEMO_STRIPE_PUBLISHABLE_KEY;
+  env.STRIPE_WEBHOOK_SECRETS ??= [DEMO_WEBHOOK_SECRET];
   return emulator;
 }
