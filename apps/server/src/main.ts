@@ -15,6 +15,8 @@ import { pushCatalog } from './modules/catalog/pushCatalog.ts';
 import { createLiveHub } from './modules/live/liveHub.ts';
 import { DEMO_ORGS, demoOrgKey, seedDemo } from './modules/demo/seedDemo.ts';
 import { DEMO_WEBHOOK_SECRET, startDemoEmulator } from './modules/demo/startDemoEmulator.ts';
+import { scheduleDriftCheck } from './modules/reconciliation/driftTask.ts';
+import { registerReconcileMetrics } from './modules/reconciliation/metrics.ts';
 import { createInboxProcessor } from './modules/webhooks/inboxProcessor.ts';
 import { createStripeClient } from './stripe/createStripeClient.ts';
 import { tasks } from './tasks.ts';
@@ -68,6 +70,7 @@ async function main() {
 
   const metrics = createMetrics();
   registerJobMetrics(metrics, () => jobStats(database, deps.clock));
+  registerReconcileMetrics(metrics);
   const app = await buildApp(deps, { metrics });
   await app.listen({ host: env.HOST, port: env.PORT });
 
@@ -82,6 +85,8 @@ async function main() {
     logger: logger.child({ component: 'jobs' }),
   });
   if (env.WORKER_CONCURRENCY > 0) worker.start();
+  // The drift check reschedules itself; this plants the first run (deduplicated per time slot).
+  if (env.WORKER_CONCURRENCY > 0) await scheduleDriftCheck(deps);
   const inbox = createInboxProcessor(deps, metrics.webhook);
   if (env.WORKER_CONCURRENCY > 0) inbox.start();
   // Demo: the embedded emulator delivers its events to our endpoint, signed like Stripe.

@@ -61,9 +61,13 @@ export interface TestResponse {
 }
 
 /** Starts the real app on an ephemeral port over a fresh database (PGlite or Postgres per TEST_DB). */
-export async function startTestApp(envOverrides: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  envOverrides: Record<string, string> = {},
+  /** `emulator`: share another app's Stripe (e.g. a second database syncing from the same Stripe). */
+  opts: { emulator?: RunningEmulator } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase();
-  const emulator = await startEmulator({ port: 0, log: () => {} });
+  const emulator = opts.emulator ?? (await startEmulator({ port: 0, log: () => {} }));
   const env = loadEnv({
     NODE_ENV: 'test',
     TOLLGATE_DEMO: 'false',
@@ -143,7 +147,7 @@ export async function startTestApp(envOverrides: Record<string, string> = {}): P
     async close() {
       await app.close();
       await deps.live?.close();
-      await emulator.stop();
+      if (!opts.emulator) await emulator.stop();
       await db.dispose();
     },
   };

@@ -1,0 +1,58 @@
+import { withOrgTx, withSystemTx } from '../../db/tx.ts';
+import type { Deps } from '../../deps.ts';
+import { recordAudit, systemAudit } from '../audit/recordAudit.ts';
+import { countHealed } from './metrics.ts';
+import { listLinkedOrgs } from './repo.ts';
+import { type OrgSyncSummary, syncOrgFromStripe } from './syncOrgFromStripe.ts';
+
+export interface DriftCheckResult {
+  orgs: number;
+  healed: number;
+  summaries: OrgSyncSummary[];
+  /** Orgs whose sync failed (Stripe down, ...); the next run tries again. */
+  failed: { orgId: string; error: string }[];
+}
+
+/**
+ * The drift check: syncs every org that has a Stripe customer, which heals whatever the
+ * projection missed (events that never arrived), and records each healed difference as an
+ * audit entry (`reconcile.healed`, actor system) and in tollgate_reconcile_healed_total{kind}.
+ * One org failing does not stop the others. A webhook applied between the before and after
+ * reads of an org is reported as healed too: harmless, and rare at the check's interval.
+ */
+export async function runDriftCheck(deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger'>) {
+  const orgs = await withSystemTx(deps.database, (tx) => listLinkedOrgs(tx));
+  const result: DriftCheckResult = { orgs: orgs.length, healed: 0, summaries: [], failed: [] };
+  for (const { id } of orgs) {
+    let summary: OrgSyncSummary;
+    try {
+      summary = await syncOrgFromStripe(deps, id);
+    } catch (err) {
+      deps.logger.warn({ err, orgId: id }, 'drift check: org sync failed');
+      result.failed.push({ orgId: id, error: String((err as Error).message ?? err) });
+      continue;
+    }
+    result.summaries.push(summary);
+    if (!summary.differences.length) continue;
+    const audit = systemAudit();
+    await withOrgTx(deps.database, id, async (tx) => {
+      for (const d of summary.differences)
+        await recordAudit(tx, audit, {
+          orgId: id,
+          action: 'reconcile.healed',
+          targetType: d.kind,
+          targetId: d.id,
+          before: d.before,
+          // Field-level kinds carry only the changed fields; a null side means added / removed.
+          after: d.after,
+        });
+    });
+    for (const d of summary.differences) countHealed(d.kind);
+    result.healed += summary.differences.length;
+    deps.logger.info(
+      { orgId: id, healed: summary.differences.map((d) => `${d.kind}:${d.id}:${d.change}`) },
+      'drift check healed the projection',
+    );
+  }
+  return result;
+}
