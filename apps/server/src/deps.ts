@@ -5,6 +5,7 @@ import type { Database } from './db/client.ts';
 import type { Env } from './env.ts';
 import type { JwtVerifier } from './http/auth/jwt.ts';
 import type { ApiKeyCache } from './modules/api-keys/authenticateApiKey.ts';
+import type { LiveHub } from './modules/live/liveHub.ts';
 
 /** Everything a use-case may depend on, passed explicitly (no globals, no service classes). */
 export interface Deps {
@@ -16,4 +17,6 @@ export interface Deps {
   apiKeyCache: ApiKeyCache;
   /** The one Stripe client (the emulator in demo mode and tests). */
   stripe: Stripe;
+  /** This process's live-updates hub (SSE); absent where nothing streams (tools, some tests). */
+  live?: LiveHub;
 }

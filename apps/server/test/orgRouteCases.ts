@@ -166,6 +166,9 @@ export const orgRouteCases: OrgRouteCase[] = [
     invalid: { body: { return_url: 'https://app.example.test/', flow: 'delete_everything' }, field: 'flow' },
   },
 
+  // Streams on success; the suite only sends failing requests, which answer before any byte streams.
+  { method: 'GET', path: '/v1/orgs/{org}/events/stream', minRole: 'member' },
+
   {
     method: 'GET',
     path: '/v1/orgs/{org}/invoices',

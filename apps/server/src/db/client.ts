@@ -21,6 +21,11 @@ export interface Database {
   /** Runs `fn` on one dedicated connection (needed for session-level advisory locks). */
   withConnection<T>(fn: (query: Database['query']) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Where LISTEN happens (live updates): PGlite's own client, or a factory for a dedicated
+   * node-postgres Client outside the pool (a pooled connection would lose its LISTEN on release).
+   */
+  listener?: { kind: 'pglite'; client: PGlite } | { kind: 'postgres'; newClient: () => pg.Client };
 }
 
 export interface DatabaseOptions {
@@ -56,6 +61,11 @@ async function createPostgres(url: string, max: number): Promise<Database> {
       }
     },
     close: () => pool.end(),
+    // keepAlive: a LISTEN connection is idle for long stretches; half-open sockets must be noticed.
+    listener: {
+      kind: 'postgres',
+      newClient: () => new pg.Client({ connectionString: url, keepAlive: true }),
+    },
   };
 }
 
@@ -72,5 +82,6 @@ async function createPglite(dataDir: string): Promise<Database> {
     // PGlite is a single connection already.
     withConnection: (fn) => fn(query),
     close: () => client.close(),
+    listener: { kind: 'pglite', client },
   };
 }

@@ -1,0 +1,183 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Database } from '../../db/client.ts';
+import { randomToken } from '../../ids.ts';
+import { decodeOrgChange, ORG_CHANGES_CHANNEL, type OrgChangeMessage } from './publishOrgChange.ts';
+
+export type LiveSubscriber = (message: OrgChangeMessage) => void;
+
+/**
+ * The per-process fan-out of org changes: one LISTEN connection for the whole process, however
+ * many streams are open, delivering each notification to the subscribers of its org.
+ */
+export interface LiveHub {
+  /** Starts listening on first use. `fn` runs synchronously on each change; it must not throw. */
+  subscribe(orgId: string, fn: LiveSubscriber): () => void;
+  /** Resolves once this process is LISTENing (rejects after `close`). */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LiveHubOptions {
+  logger?: Pick<Logger, 'warn' | 'info'>;
+  /** Reconnect backoff for the Postgres LISTEN connection (doubles per failure, with jitter). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/**
+ * Postgres: a dedicated node-postgres Client (never a pooled one: releasing it would drop the
+ * LISTEN), reconnected with backoff when it drops. Notifications sent while it was down are
+ * lost, so after a reconnect every subscriber gets a `resync` message telling it to refetch.
+ * PGlite: its in-process `listen` on the one embedded connection (nothing to reconnect).
+ */
+export function createLiveHub(database: Database, opts: LiveHubOptions = {}): LiveHub {
+  const initialBackoff = opts.initialBackoffMs ?? 250;
+  const maxBackoff = opts.maxBackoffMs ?? 30_000;
+  const subscribers = new Map<string, Set<LiveSubscriber>>();
+  let state: 'idle' | 'connecting' | 'listening' | 'waiting' | 'closed' = 'idle';
+  let waiters: { resolve(): void; reject(err: Error): void }[] = [];
+  let pgClient: pg.Client | null = null;
+  let unlistenPglite: (() => Promise<void>) | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let failures = 0;
+  let missedSomething = false;
+
+  function dispatch(payload: string | undefined) {
+    const message = decodeOrgChange(payload);
+    if (!message) return;
+    for (const fn of subscribers.get(message.org_id) ?? []) {
+      try {
+        fn(message);
+      } catch (err) {
+        opts.logger?.warn({ err }, 'live subscriber failed');
+      }
+    }
+  }
+
+  function resyncEveryone() {
+    for (const orgId of subscribers.keys()) {
+      dispatch(
+        JSON.stringify({
+          id: `chg_${randomToken(20)}`,
+          org_id: orgId,
+          type: 'resync',
+          object_id: null,
+          data: null,
+        }),
+      );
+    }
+  }
+
+  function settle(err?: Error) {
+    const w = waiters;
+    waiters = [];
+    for (const x of w) err ? x.reject(err) : x.resolve();
+  }
+
+  function start() {
+    if (state !== 'idle') return;
+    state = 'connecting';
+    void connect();
+  }
+
+  async function connect() {
+    const listener = database.listener;
+    if (!listener) {
+      state = 'closed';
+      settle(new Error('this database handle cannot LISTEN'));
+      return;
+    }
+    try {
+      if (listener.kind === 'pglite') {
+        const unlisten = await listener.client.listen(ORG_CHANGES_CHANNEL, dispatch);
+        if (state === 'closed') return void (await unlisten().catch(() => {}));
+        unlistenPglite = unlisten;
+      } else {
+        const client = listener.newClient();
+        client.on('notification', (n) => {
+          if (n.channel === ORG_CHANGES_CHANNEL) dispatch(n.payload);
+        });
+        client.on('error', (err) => dropped(client, err));
+        client.on('end', () => dropped(client));
+        pgClient = client;
+        await client.connect();
+        await client.query(`LISTEN ${ORG_CHANGES_CHANNEL}`);
+        if (state === 'closed' || pgClient !== client) return;
+      }
+      state = 'listening';
+      failures = 0;
+      settle();
+      if (missedSomething) {
+        missedSomething = false;
+        resyncEveryone();
+      }
+    } catch (err) {
+      if (state === 'closed') return;
+      if (listener.kind === 'pglite') {
+        state = 'closed';
+        settle(err as Error);
+        return;
+      }
+      if (pgClient) dropped(pgClient, err as Error);
+    }
+  }
+
+  /** The Postgres connection failed or ended: forget it and try again after a backoff. */
+  function dropped(client: pg.Client, err?: Error) {
+    if (state === 'closed' || client !== pgClient) return;
+    pgClient = null;
+    client.removeAllListeners('end');
+    client.on('error', () => {}); // late errors from a dead client must not crash the process
+    void client.end().catch(() => {});
+    missedSomething = true;
+    state = 'waiting';
+    const delay = Math.min(maxBackoff, initialBackoff * 2 ** failures) * (0.5 + Math.random() / 2);
+    failures++;
+    opts.logger?.warn({ err, retryInMs: Math.round(delay) }, 'live updates: LISTEN connection lost');
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      if (state !== 'waiting') return;
+      state = 'connecting';
+      void connect();
+    }, delay);
+    retryTimer.unref();
+  }
+
+  return {
+    subscribe(orgId, fn) {
+      if (state === 'closed') return () => {};
+      const set = subscribers.get(orgId) ?? new Set<LiveSubscriber>();
+      subscribers.set(orgId, set);
+      set.add(fn);
+      start();
+      return () => {
+        set.delete(fn);
+        if (!set.size && subscribers.get(orgId) === set) subscribers.delete(orgId);
+      };
+    },
+    ready() {
+      if (state === 'listening') return Promise.resolve();
+      if (state === 'closed') return Promise.reject(new Error('live hub closed'));
+      const p = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      start();
+      return p;
+    },
+    async close() {
+      if (state === 'closed') return;
+      state = 'closed';
+      subscribers.clear();
+      if (retryTimer) clearTimeout(retryTimer);
+      settle(new Error('live hub closed'));
+      const client = pgClient;
+      pgClient = null;
+      if (client) {
+        client.removeAllListeners('end');
+        client.on('error', () => {});
+        await client.end().catch(() => {});
+      }
+      await unlistenPglite?.().catch(() => {});
+      unlistenPglite = null;
+    },
+  };
+}
