@@ -130,7 +130,9 @@ async function main() {
     }, env.SHUTDOWN_TIMEOUT_MS);
     timer.unref();
     // Order matters: stop taking requests, let running jobs finish, then close the database.
+    // app.close() ends open event streams first; then the LISTEN connection can go.
     await app.close();
+    await deps.live?.close();
     await inbox.stop();
     await worker.stop();
     await emulator?.stop();
