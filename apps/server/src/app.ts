@@ -23,6 +23,7 @@ import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
 import { registerOrgRoutes } from './modules/orgs/routes.ts';
+import { registerOutgoingWebhookRoutes } from './modules/outgoing-webhooks/routes.ts';
 import { registerPaymentMethodRoutes } from './modules/payment-methods/routes.ts';
 import { registerPaymentHistoryRoutes } from './modules/payments/historyRoutes.ts';
 import { registerPaymentIntentRoutes } from './modules/payments/paymentIntentRoutes.ts';
@@ -121,6 +122,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerPortalRoutes(s, deps);
     registerInvoiceRoutes(s, deps);
     registerPaymentHistoryRoutes(s, deps);
+    registerOutgoingWebhookRoutes(s, deps);
     registerLiveRoutes(s, deps);
     if (deps.env.demo) registerDevSignInRoutes(s, deps);
   });

@@ -12,6 +12,7 @@ export type {
 export { TollgateError } from './http.ts';
 export type { InvoiceListOptions, PaymentListOptions, RefundOptions } from './invoices.ts';
 export type { paths } from './schema.ts';
+export { type TollgateWebhookEvent, verifyTollgateSignature } from './webhooks.ts';
 
 /**
  * Typed client for a host product's backend (secret key) or front end (user JWT).
