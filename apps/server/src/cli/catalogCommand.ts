@@ -20,7 +20,7 @@ export interface CatalogCommandOptions {
 const summary = (changes: CatalogChange[]) =>
   changes.map(({ action, target, detail }) => ({ action, target, detail }));
 
-function stripeFor(env: Env) {
+export function stripeFor(env: Env, command = 'tollgate catalog') {
   if (env.STRIPE_SECRET_KEY)
     return createStripeClient({ secretKey: env.STRIPE_SECRET_KEY, apiBase: env.STRIPE_API_BASE });
   // Demo mode without Stripe settings: the emulator a running `npm start` embeds.
@@ -29,7 +29,7 @@ function stripeFor(env: Env) {
     console.error(`(demo mode: using the embedded Stripe emulator at ${apiBase})`);
     return createStripeClient({ secretKey: DEMO_STRIPE_SECRET_KEY, apiBase });
   }
-  throw new ConfigError(['STRIPE_SECRET_KEY: required for tollgate catalog']);
+  throw new ConfigError([`STRIPE_SECRET_KEY: required for ${command}`]);
 }
 
 export async function runCatalogCommand(
