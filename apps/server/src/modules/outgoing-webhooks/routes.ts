@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.ts';
 import { requireOperator } from '../../http/auth/orgAccess.ts';
-import { authErrors, emptyBody, limitQuery, orgIdParam } from '../../http/schemas.ts';
+import { authErrors, limitQuery, orgIdParam } from '../../http/schemas.ts';
 import type { App } from '../../http/types.ts';
 import { createWebhookEndpoint } from './createWebhookEndpoint.ts';
 import { deleteWebhookEndpoint } from './deleteWebhookEndpoint.ts';
@@ -175,7 +175,6 @@ export function registerOutgoingWebhookRoutes(app: App, deps: Deps) {
         tags: ['admin'],
         summary: 'Send a delivery again now (one attempt), whatever its status',
         params: z.object({ id: deliveryId }),
-        body: emptyBody,
         response: { 202: deliveryView, ...authErrors },
       },
     },
