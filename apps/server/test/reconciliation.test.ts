@@ -1,0 +1,289 @@
+import { asc, eq } from 'drizzle-orm';
+import { Registry } from 'prom-client';
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/db/client.ts';
+import {
+  invoices,
+  jobs,
+  organizations,
+  paymentMethods,
+  payments,
+  refunds,
+  subscriptions,
+} from '../src/db/schema/index.ts';
+import { withSystemTx } from '../src/db/tx.ts';
+import { enqueueJobInSystemTx } from '../src/jobs/index.ts';
+import { reconcileDriftTask, scheduleDriftCheck } from '../src/modules/reconciliation/driftTask.ts';
+import { reconcileHealed, registerReconcileMetrics } from '../src/modules/reconciliation/metrics.ts';
+import { syncAll } from '../src/modules/reconciliation/syncAll.ts';
+import { syncOrgFromStripe } from '../src/modules/reconciliation/syncOrgFromStripe.ts';
+import type { AuditEntryView } from './auditTrail.ts';
+import { advanceBoth, seedCatalog } from './catalogFixture.ts';
+import { createTestOrg, type TestOrg } from './factories.ts';
+import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
+
+const DAY = 86_400;
+let t: TestApp;
+/** A second Tollgate (its own, empty database) on the same Stripe. */
+let restored: TestApp;
+let buyer: TestOrg;
+let upgrader: TestOrg;
+let school: TestOrg;
+let cardOnly: TestOrg;
+
+async function addCard(o: TestOrg, pm: string) {
+  const res = await t.request('POST', `/v1/orgs/${o.id}/payment-methods`, {
+    token: o.key,
+    body: { payment_method_id: pm },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+async function subscribe(o: TestOrg, plan: string) {
+  const res = await t.request('POST', `/v1/orgs/${o.id}/subscription`, { token: o.key, body: { plan } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.subscription;
+}
+
+/**
+ * The billing projection as rows of semantic columns: what Stripe decides, without the stamps of
+ * our own writes (watermarks, updated_at, when a card was seen detached, who issued a refund).
+ */
+async function projection(database: Database) {
+  const drop = (rows: Record<string, unknown>[], cols: string[]) =>
+    rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !cols.includes(k))));
+  return withSystemTx(database, async (tx) => ({
+    orgs: (
+      await tx
+        .select({
+          id: organizations.id,
+          name: organizations.name,
+          billingEmail: organizations.billingEmail,
+          stripeCustomerId: organizations.stripeCustomerId,
+          subscriptionId: organizations.subscriptionId,
+          subscriptionStatus: organizations.subscriptionStatus,
+          currentPeriodEnd: organizations.currentPeriodEnd,
+          trialEndsAt: organizations.trialEndsAt,
+          planKey: organizations.planKey,
+          trialUsedAt: organizations.trialUsedAt,
+        })
+        .from(organizations)
+        .orderBy(asc(organizations.id))
+    ).map(({ trialUsedAt, ...o }) => ({ ...o, trialUsed: trialUsedAt !== null })),
+    subscriptions: drop(await tx.select().from(subscriptions).orderBy(asc(subscriptions.id)), [
+      'stripeUpdatedAt',
+      'updatedAt',
+    ]),
+    invoices: drop(await tx.select().from(invoices).orderBy(asc(invoices.id)), ['stripeUpdatedAt']),
+    payments: drop(await tx.select().from(payments).orderBy(asc(payments.id)), ['stripeUpdatedAt']),
+    refunds: drop(await tx.select().from(refunds).orderBy(asc(refunds.id)), ['createdBy']),
+    paymentMethods: (await tx.select().from(paymentMethods).orderBy(asc(paymentMethods.id))).map(
+      ({ createdAt: _c, detachedAt, ...c }) => ({ ...c, detached: detachedAt !== null }),
+    ),
+  }));
+}
+
+const healedCount = async (kind: string) =>
+  (await reconcileHealed.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  await seedCatalog(t);
+  buyer = await createTestOrg(t, 'Buyer Co');
+  upgrader = await createTestOrg(t, 'Upgrade Co');
+  school = await createTestOrg(t, 'Springfield Elementary');
+  cardOnly = await createTestOrg(t, 'Card Only Co');
+
+  await addCard(buyer, 'pm_card_visa');
+  await addCard(buyer, 'pm_card_mastercard');
+  await subscribe(buyer, 'enterprise');
+
+  // A trial used up and canceled, a paid subscription, then an upgrade with proration.
+  await addCard(upgrader, 'pm_card_visa');
+  await subscribe(upgrader, 'basic');
+  expect(
+    (
+      await t.request('POST', `/v1/orgs/${upgrader.id}/subscription/cancel-now`, {
+        token: TEST_ADMIN_KEY,
+        body: {},
+      })
+    ).status,
+  ).toBe(200);
+  expect((await subscribe(upgrader, 'basic')).status).toBe('active');
+  await advanceBoth(t, 10 * DAY);
+  const up = await t.request('PATCH', `/v1/orgs/${upgrader.id}/subscription`, {
+    token: upgrader.key,
+    body: { plan: 'professional' },
+  });
+  expect(up.status, JSON.stringify(up.body)).toBe(200);
+
+  // An institution: net-30 invoice, no card.
+  const profile = await t.request('PATCH', `/v1/orgs/${school.id}`, {
+    token: school.admin.jwt,
+    body: { collection_method: 'send_invoice', days_until_due: 30 },
+  });
+  expect(profile.status, JSON.stringify(profile.body)).toBe(200);
+  await subscribe(school, 'enterprise');
+
+  await addCard(cardOnly, 'pm_card_amex');
+
+  // Everything a dashboard shows, read once (this is how the app's projection is filled in).
+  for (const o of [buyer, upgrader, school, cardOnly])
+    for (const path of ['invoices', 'payments?refresh=true', 'payment-methods', 'subscription']) {
+      const res = await t.request('GET', `/v1/orgs/${o.id}/${path}`, { token: o.key });
+      expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
+  const paid = (await t.request('GET', `/v1/orgs/${buyer.id}/payments`, { token: buyer.key })).body.data[0];
+  const refund = await t.request('POST', `/v1/orgs/${buyer.id}/payments/${paid.id}/refunds`, {
+    token: TEST_ADMIN_KEY,
+    body: { amount: 5_000, reason: 'requested_by_customer', idempotency_key: 'reconcile-test-refund' },
+  });
+  expect(refund.status, JSON.stringify(refund.body)).toBe(201);
+  await t.runJobs(); // profile changes reach Stripe through the customer.sync outbox
+
+  restored = await startTestApp({}, { emulator: t.emulator });
+  await seedCatalog(restored); // the catalog is pushed first (`tollgate catalog push`), as in production
+}, 120_000);
+afterAll(async () => {
+  await restored?.close();
+  await t?.close();
+});
+
+describe('tollgate sync', () => {
+  it('the populated projection already equals Stripe: a sync reports no differences', async () => {
+    for (const o of [buyer, upgrader, school, cardOnly]) {
+      const summary = await syncOrgFromStripe(t.deps, o.id);
+      expect(summary.differences, o.name).toEqual([]);
+      expect(summary.customerId).toMatch(/^cus_/);
+    }
+  });
+
+  it('into an empty database reproduces the populated projection; a second run changes nothing', async () => {
+    const original = await projection(t.db.database);
+    expect(original.orgs).toHaveLength(4);
+    expect(original.subscriptions.length).toBe(4);
+    expect(original.payments.some((p) => p.status === 'partially_refunded')).toBe(true);
+    expect(original.invoices.some((i) => i.status === 'open' && i.collectionMethod === 'send_invoice')).toBe(
+      true,
+    );
+    expect(original.refunds).toHaveLength(1);
+    expect(original.paymentMethods.length).toBe(4);
+    expect((await projection(restored.db.database)).orgs).toEqual([]);
+
+    const first = await syncAll(restored.deps);
+    expect(first.conflicts).toEqual([]);
+    expect(first.orgs.map((o) => o.orgId).sort()).toEqual(original.orgs.map((o) => o.id));
+    expect(first.orgs.every((o) => o.created && o.differences.length > 0)).toBe(true);
+    const upgraded = first.orgs.find((o) => o.orgId === upgrader.id)!;
+    expect(upgraded.seen.subscriptions).toBe(2);
+    expect(
+      upgraded.differences.filter((d) => d.kind === 'subscription' && d.change === 'added'),
+    ).toHaveLength(2);
+
+    expect(await projection(restored.db.database)).toEqual(original);
+    // The restored app serves it: the upgrader is on professional.
+    const restoredOrg = await restored.request('GET', `/v1/orgs/${upgrader.id}`, { token: TEST_ADMIN_KEY });
+    expect(restoredOrg.status, JSON.stringify(restoredOrg.body)).toBe(200);
+    expect(restoredOrg.body.plan_key ?? restoredOrg.body.plan).toBe('professional');
+
+    const second = await syncAll(restored.deps);
+    expect(second.orgs).toHaveLength(4);
+    expect(second.orgs.every((o) => !o.created && !o.linked && o.differences.length === 0)).toBe(true);
+    expect(await projection(restored.db.database)).toEqual(original);
+  });
+});
+
+describe('drift check', () => {
+  let buyerSub: string;
+  let upgraderSub: string;
+
+  it('heals changes Tollgate never heard about, with an audit entry and a metric per difference', async () => {
+    const orgRow = (id: string) =>
+      withSystemTx(t.db.database, (tx) => tx.select().from(organizations).where(eq(organizations.id, id)));
+    buyerSub = (await orgRow(buyer.id))[0]!.subscriptionId!;
+    upgraderSub = (await orgRow(upgrader.id))[0]!.subscriptionId!;
+    // Straight to Stripe, no webhooks: the projection does not know.
+    await t.deps.stripe.subscriptions.update(buyerSub, { cancel_at_period_end: true });
+    const canceled: Stripe.Subscription = await t.deps.stripe.subscriptions.cancel(upgraderSub);
+    expect(canceled.status).toBe('canceled');
+    expect(
+      (await t.request('GET', `/v1/orgs/${buyer.id}/subscription`, { token: buyer.key })).body,
+    ).toMatchObject({ cancel_at_period_end: false });
+
+    const metrics = { registry: new Registry() };
+    registerReconcileMetrics(metrics);
+    registerReconcileMetrics(metrics); // once per registry, however often it is called
+    const subsHealedBefore = await healedCount('subscription');
+
+    await enqueueJobInSystemTx(t.db.database, reconcileDriftTask.job({ slot: 0 }));
+    expect(await t.runJobs()).toBe(1);
+
+    expect(
+      (await t.request('GET', `/v1/orgs/${buyer.id}/subscription`, { token: buyer.key })).body,
+    ).toMatchObject({ cancel_at_period_end: true, status: 'active', plan: 'enterprise' });
+    const upgraded = (await orgRow(upgrader.id))[0]!;
+    expect(upgraded).toMatchObject({
+      subscriptionStatus: 'canceled',
+      planKey: 'free',
+      subscriptionId: upgraderSub,
+    });
+
+    const log = await t.request('GET', '/v1/admin/audit-log?action=reconcile.healed&limit=100', {
+      token: TEST_ADMIN_KEY,
+    });
+    expect(log.status).toBe(200);
+    const entries = log.body.data as AuditEntryView[];
+    expect(entries.every((e) => e.actor_type === 'system')).toBe(true);
+    const buyerEntry = entries.find((e) => e.target_type === 'subscription' && e.target_id === buyerSub);
+    expect(buyerEntry).toMatchObject({
+      org_id: buyer.id,
+      before: { cancelAtPeriodEnd: false },
+      after: { cancelAtPeriodEnd: true },
+    });
+    const orgEntry = entries.find((e) => e.target_type === 'org' && e.target_id === upgrader.id);
+    expect(orgEntry).toMatchObject({
+      before: { subscriptionStatus: 'active', planKey: 'professional' },
+      after: { subscriptionStatus: 'canceled', planKey: 'free' },
+    });
+    expect(await healedCount('subscription')).toBe(subsHealedBefore + 2);
+    expect(await metrics.registry.metrics()).toMatch(
+      new RegExp(`tollgate_reconcile_healed_total\\{kind="subscription"\\} ${subsHealedBefore + 2}`),
+    );
+
+    // The run scheduled the next slot (in the future, once).
+    const queued = await withSystemTx(t.db.database, (tx) =>
+      tx.select().from(jobs).where(eq(jobs.task, 'reconcile.drift')),
+    );
+    const next = queued.filter((j) => j.status === 'queued');
+    expect(next).toHaveLength(1);
+    expect(next[0]!.runAt.getTime()).toBeGreaterThan(t.deps.clock.nowMs());
+    expect(await scheduleDriftCheck(t.deps)).toBe(next[0]!.id);
+    expect(await t.runJobs()).toBe(0);
+  });
+
+  it('a second check finds nothing left to heal; the restored database heals the same drift', async () => {
+    const before = (
+      await t.request('GET', '/v1/admin/audit-log?action=reconcile.healed&limit=100', {
+        token: TEST_ADMIN_KEY,
+      })
+    ).body.data.length;
+    await enqueueJobInSystemTx(t.db.database, reconcileDriftTask.job({ slot: 1 }));
+    expect(await t.runJobs()).toBe(1);
+    const after = (
+      await t.request('GET', '/v1/admin/audit-log?action=reconcile.healed&limit=100', {
+        token: TEST_ADMIN_KEY,
+      })
+    ).body.data.length;
+    expect(after).toBe(before);
+
+    const again = await syncAll(restored.deps);
+    expect(again.orgs.flatMap((o) => o.differences.map((d) => `${d.kind}:${d.id}`))).toEqual(
+      expect.arrayContaining([
+        `subscription:${buyerSub}`,
+        `subscription:${upgraderSub}`,
+        `org:${upgrader.id}`,
+      ]),
+    );
+    expect(await projection(restored.db.database)).toEqual(await projection(t.db.database));
+  });
+});
