@@ -3,6 +3,7 @@ import { organizations, paymentMethods, subscriptions } from '../../db/schema/in
 import { withOrgTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
 import { notFound } from '../../http/errors.ts';
+import { effectiveBillingState } from '../webhooks/paymentState.ts';
 import { presentSubscription } from './presentSubscription.ts';
 import { isStale, refreshSubscription } from './refreshSubscription.ts';
 
@@ -24,7 +25,7 @@ export async function getSubscription(
   return first.view;
 }
 
-async function readSubscription(deps: Pick<Deps, 'database'>, orgId: string) {
+async function readSubscription(deps: Pick<Deps, 'database' | 'clock'>, orgId: string) {
   return withOrgTx(deps.database, orgId, async (tx) => {
     const [org] = await tx.select().from(organizations).where(eq(organizations.id, orgId));
     if (!org) throw notFound('org');
@@ -39,6 +40,15 @@ async function readSubscription(deps: Pick<Deps, 'database'>, orgId: string) {
     const card =
       cards.find((c) => c.id === sub?.defaultPaymentMethodId) ?? cards.find((c) => c.isDefault) ?? null;
     const live = sub && !['canceled', 'incomplete_expired'].includes(sub.status) ? sub : null;
-    return { row: sub, view: presentSubscription(live, card, live ? (sub?.planKey ?? org.planKey) : 'free') };
+    const billing = {
+      state: effectiveBillingState(org, deps.clock.now()),
+      graceEndsAt: org.graceEndsAt,
+      reason: org.paymentFailureReason,
+      actionUrl: org.paymentActionUrl,
+    };
+    return {
+      row: sub,
+      view: presentSubscription(live, card, live ? (sub?.planKey ?? org.planKey) : 'free', billing),
+    };
   });
 }

@@ -5,8 +5,25 @@ type CardRow = typeof paymentMethods.$inferSelect;
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 /** The API's view of an org's subscription (a free org gets `plan: 'free'`, status `none`). */
-export function presentSubscription(sub: SubscriptionRow | null, card: CardRow | null, planKey: string) {
+export interface BillingStateView {
+  state: 'ok' | 'past_due' | 'action_required' | 'restricted';
+  graceEndsAt: Date | null;
+  reason: string | null;
+  actionUrl: string | null;
+}
+
+export function presentSubscription(
+  sub: SubscriptionRow | null,
+  card: CardRow | null,
+  planKey: string,
+  billing: BillingStateView = { state: 'ok', graceEndsAt: null, reason: null, actionUrl: null },
+) {
   return {
+    /** ok, past_due (access continues until grace_ends_at), action_required (3-D Secure), restricted. */
+    billing_state: billing.state,
+    grace_ends_at: iso(billing.graceEndsAt),
+    payment_failure_reason: billing.reason,
+    payment_action_url: billing.actionUrl,
     id: sub?.id ?? null,
     plan: sub?.planKey ?? planKey,
     price_id: sub?.priceId ?? null,

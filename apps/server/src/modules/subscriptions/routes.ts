@@ -20,6 +20,10 @@ const card = z.object({
 });
 export const subscriptionView = z
   .object({
+    billing_state: z.enum(['ok', 'past_due', 'action_required', 'restricted']),
+    grace_ends_at: z.string().nullable(),
+    payment_failure_reason: z.string().nullable(),
+    payment_action_url: z.string().nullable(),
     id: z.string().nullable(),
     plan: z.string(),
     price_id: z.string().nullable(),

@@ -1,6 +1,11 @@
+import { and, eq, gt } from 'drizzle-orm';
+import { invoices } from '../../../db/schema/index.ts';
 import { withOrgTx } from '../../../db/tx.ts';
 import { recordAudit } from '../../audit/recordAudit.ts';
 import { applyInvoice } from '../../invoices/applyInvoice.ts';
+import { publishOrgChange } from '../../live/publishOrgChange.ts';
+import { emitOutgoing } from '../../outgoing-webhooks/emitOutgoing.ts';
+import { recordSideEffect } from '../../outgoing-webhooks/recordSideEffect.ts';
 import { invoicePaymentOutcome } from '../../subscriptions/paymentOutcome.ts';
 import { markActionRequired, markPastDue, markRecovered } from '../paymentState.ts';
 import { type Handler, idOf } from './context.ts';
@@ -25,6 +30,15 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
   await withOrgTx(deps.database, orgId, async (tx) => {
     await applyInvoice(tx, orgId, invoice, deps.clock.nowMs());
     const audit = stripeActor(event.id);
+    const attempt = invoice.attempt_count ?? 0;
+    // Each effect is claimed by its cause (the invoice and attempt), so a duplicate, late or
+    // replayed event changes state again harmlessly but audits and notifies only once.
+    const once = (key: string) => recordSideEffect(tx, { key, orgId, kind: 'billing_state' });
+    await publishOrgChange(tx, orgId, {
+      type: 'invoice.updated',
+      id,
+      data: { status: invoice.status, number: invoice.number },
+    });
     if (event.type === 'invoice.payment_failed' && invoice.status === 'open') {
       const r = await markPastDue(
         tx,
@@ -33,6 +47,21 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
         deps.clock.now(),
         deps.env.GRACE_PERIOD_DAYS,
       );
+      await publishOrgChange(tx, orgId, { type: 'billing.past_due', id, data: { reason } });
+      if (!(await once(`billing.payment_failed:${id}:${attempt}`))) return;
+      await emitOutgoing(tx, {
+        orgId,
+        type: 'payment.failed',
+        causeKey: `payment.failed:${id}:${attempt}`,
+        data: {
+          invoice: id,
+          amount_due: invoice.amount_due,
+          currency: invoice.currency,
+          reason,
+          attempt,
+          grace_ends_at: r?.graceEndsAt.toISOString() ?? null,
+        },
+      });
       await recordAudit(tx, audit, {
         orgId,
         action: 'billing.payment_failed',
@@ -48,6 +77,14 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
       });
     } else if (event.type === 'invoice.payment_action_required' && invoice.status === 'open') {
       const r = await markActionRequired(tx, orgId, invoice.hosted_invoice_url ?? null);
+      await publishOrgChange(tx, orgId, { type: 'billing.action_required', id });
+      if (!(await once(`billing.action_required:${id}:${attempt}`))) return;
+      await emitOutgoing(tx, {
+        orgId,
+        type: 'payment.action_required',
+        causeKey: `payment.action_required:${id}:${attempt}`,
+        data: { invoice: id, hosted_invoice_url: invoice.hosted_invoice_url ?? null },
+      });
       await recordAudit(tx, audit, {
         orgId,
         action: 'billing.payment_action_required',
@@ -60,8 +97,21 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
       (event.type === 'invoice.paid' || event.type === 'invoice.payment_succeeded') &&
       invoice.status === 'paid'
     ) {
-      const r = await markRecovered(tx, orgId);
-      if (r.before !== 'ok')
+      // Recovered only when no invoice is left failing: a late or replayed `paid` for an older
+      // invoice must not clear a failure on a newer one.
+      const stillFailing = await tx
+        .select({ id: invoices.id })
+        .from(invoices)
+        .where(and(eq(invoices.orgId, orgId), eq(invoices.status, 'open'), gt(invoices.attemptCount, 0)));
+      const r = stillFailing.length ? { before: 'ok' as const } : await markRecovered(tx, orgId);
+      if (r.before !== 'ok') await publishOrgChange(tx, orgId, { type: 'billing.recovered', id });
+      if (r.before !== 'ok' && (await once(`billing.recovered:${id}`))) {
+        await emitOutgoing(tx, {
+          orgId,
+          type: 'payment.recovered',
+          causeKey: `payment.recovered:${id}`,
+          data: { invoice: id },
+        });
         await recordAudit(tx, audit, {
           orgId,
           action: 'billing.payment_recovered',
@@ -70,7 +120,20 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
           before: { billing_state: r.before },
           after: { billing_state: 'ok' },
         });
+      }
     }
+    if (invoice.status === 'paid' && event.type === 'invoice.paid')
+      await emitOutgoing(tx, {
+        orgId,
+        type: 'invoice.paid',
+        causeKey: `invoice.paid:${id}`,
+        data: {
+          invoice: id,
+          number: invoice.number,
+          amount_paid: invoice.amount_paid,
+          currency: invoice.currency,
+        },
+      });
   });
   return 'applied';
 };

@@ -1,6 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { organizations } from '../../../db/schema/index.ts';
 import { withOrgTx } from '../../../db/tx.ts';
+import { publishOrgChange } from '../../live/publishOrgChange.ts';
+import { emitOutgoing } from '../../outgoing-webhooks/emitOutgoing.ts';
 import { applySubscription } from '../../subscriptions/applySubscription.ts';
 import { type Handler, idOf } from './context.ts';
 
@@ -8,12 +10,26 @@ import { type Handler, idOf } from './context.ts';
  * Subscription events: the subscription is re-read from Stripe and applied, so whatever order
  * events arrive in, the projection ends at Stripe's current state (never an older one).
  */
-export const onSubscription: Handler = async ({ deps, orgId, object }) => {
+export const onSubscription: Handler = async ({ deps, event, orgId, object }) => {
   const id = idOf(object.id);
   if (!id) return 'ignored';
   const sub = await deps.stripe.subscriptions.retrieve(id);
   await withOrgTx(deps.database, orgId, async (tx) => {
-    await applySubscription(tx, orgId, sub, deps.clock.nowMs());
+    const changed = await applySubscription(tx, orgId, sub, deps.clock.nowMs());
+    const data = {
+      subscription: sub.id,
+      status: sub.status,
+      cancel_at_period_end: sub.cancel_at_period_end,
+      price: sub.items.data[0]?.price.id ?? null,
+    };
+    if (changed) await publishOrgChange(tx, orgId, { type: 'subscription.updated', id: sub.id, data });
+    if (event.type.startsWith('customer.subscription.'))
+      await emitOutgoing(tx, {
+        orgId,
+        type: 'subscription.updated',
+        causeKey: `subscription:${event.id}`,
+        data: { ...data, stripe_event: event.type },
+      });
     if (sub.status === 'trialing')
       await tx
         .update(organizations)
