@@ -124,6 +124,13 @@ beforeAll(async () => {
   });
   expect(profile.status, JSON.stringify(profile.body)).toBe(200);
   await subscribe(school, 'enterprise');
+  // A downgrade waits for the period end in a subscription schedule.
+  const down = await t.request('PATCH', `/v1/orgs/${school.id}/subscription`, {
+    token: school.key,
+    body: { plan: 'basic' },
+  });
+  expect(down.status, JSON.stringify(down.body)).toBe(200);
+  expect(down.body.subscription.pending_change).toMatchObject({ plan: 'basic' });
 
   await addCard(cardOnly, 'pm_card_amex');
 
@@ -168,6 +175,7 @@ describe('tollgate sync', () => {
     );
     expect(original.refunds).toHaveLength(1);
     expect(original.paymentMethods.length).toBe(4);
+    expect(original.subscriptions.filter((s) => s.pendingPlanKey === 'basic')).toHaveLength(1);
     expect((await projection(restored.db.database)).orgs).toEqual([]);
 
     const first = await syncAll(restored.deps);
@@ -285,5 +293,16 @@ describe('drift check', () => {
       ]),
     );
     expect(await projection(restored.db.database)).toEqual(await projection(t.db.database));
+
+    // And a third, empty database restored after the drift: the org whose subscriptions all
+    // ended points at its newest one, as it does in the database that lived through it.
+    const third = await startTestApp({}, { emulator: t.emulator });
+    try {
+      await seedCatalog(third);
+      await syncAll(third.deps);
+      expect(await projection(third.db.database)).toEqual(await projection(t.db.database));
+    } finally {
+      await third.close();
+    }
   });
 });

@@ -39,9 +39,8 @@ async function listAll(deps: Pick<Deps, 'stripe' | 'clock'>, customer: string) {
  * one goes last otherwise.
  */
 export function applicationOrder<T extends { sub: Stripe.Subscription }>(subs: T[]): T[] {
-  const newestFirst = [...subs].sort(
-    (a, b) => b.sub.created - a.sub.created || (a.sub.id < b.sub.id ? 1 : -1),
-  );
+  // A stable sort: subscriptions created in the same second keep Stripe's list order (newest first).
+  const newestFirst = [...subs].sort((a, b) => b.sub.created - a.sub.created);
   const live = newestFirst.find((s) => !ENDED.includes(s.sub.status));
   if (live) return [...newestFirst.filter((s) => s !== live).reverse(), live];
   return newestFirst;
