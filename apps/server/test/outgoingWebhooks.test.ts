@@ -149,6 +149,19 @@ describe('outgoing webhooks', () => {
       ),
     ).toHaveLength(1);
 
+    // Concurrent replays of one cause (parallel transactions on Postgres): one wins.
+    const racing = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        emit({ orgId: b.id, type: 'invoice.paid', data: { n: 3 }, causeKey: 'evt_paid_race' }).catch(
+          (e) => e,
+        ),
+      ),
+    );
+    expect(racing.filter((r) => r !== null && !(r instanceof Error))).toHaveLength(1);
+    expect(racing.filter((r) => r instanceof Error)).toEqual([]);
+    await t.runJobs();
+    expect(received.map((r) => JSON.parse(r.body).data)).toEqual([{ n: 1 }, { n: 3 }]);
+
     // The claim itself, as other modules use it for their own effects.
     const claims = await withSystemTx(t.deps.database, async (tx) => [
       await recordSideEffect(tx, { key: 'credits.grant:in_1', orgId: a.id, kind: 'credit_grant' }),
