@@ -5547,6 +5547,11 @@ export interface components {
             created_at: string;
         };
         SubscriptionInput: {
+            /** @enum {string} */
+            billing_state: "ok" | "past_due" | "action_required" | "restricted";
+            grace_ends_at: string | null;
+            payment_failure_reason: string | null;
+            payment_action_url: string | null;
             id: string | null;
             plan: string;
             price_id: string | null;
@@ -5883,6 +5888,11 @@ export interface components {
             created_at: string;
         };
         Subscription: {
+            /** @enum {string} */
+            billing_state: "ok" | "past_due" | "action_required" | "restricted";
+            grace_ends_at: string | null;
+            payment_failure_reason: string | null;
+            payment_action_url: string | null;
             id: string | null;
             plan: string;
             price_id: string | null;
