@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { asc, eq } from 'drizzle-orm';
 import { Registry } from 'prom-client';
 import type Stripe from 'stripe';
@@ -21,7 +26,7 @@ import { syncOrgFromStripe } from '../src/modules/reconciliation/syncOrgFromStri
 import type { AuditEntryView } from './auditTrail.ts';
 import { advanceBoth, seedCatalog } from './catalogFixture.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
-import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
+import { startTestApp, TEST_ADMIN_KEY, TEST_STRIPE_KEY, type TestApp } from './harness.ts';
 
 const DAY = 86_400;
 let t: TestApp;
@@ -305,4 +310,54 @@ describe('drift check', () => {
       await third.close();
     }
   });
+});
+
+const CLI = fileURLToPath(new URL('../bin/tollgate.mjs', import.meta.url));
+
+/** The real CLI against this test's emulator and a PGlite directory of its own. */
+function runCli(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, TOLLGATE_DEMO: 'false', STRIPE_SECRET_KEY: TEST_STRIPE_KEY, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('tollgate sync / reconcile (CLI)', () => {
+  it('syncs every org into a new database, then finds nothing to change; Stripe down exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-sync-'));
+    try {
+      const env = { STRIPE_API_BASE: t.emulator.url, PGLITE_DATA_DIR: dir };
+      const first = await runCli(['sync', '--json'], env);
+      expect(first.code, first.stderr).toBe(0);
+      const result = JSON.parse(first.stdout);
+      expect(result.orgs.map((o: { orgId: string }) => o.orgId).sort()).toEqual(
+        [buyer.id, upgrader.id, school.id, cardOnly.id].sort(),
+      );
+      expect(result.orgs.every((o: { created: boolean }) => o.created)).toBe(true);
+
+      const second = await runCli(['sync'], env);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stdout).toContain('Synced 4 org(s) from Stripe; 0 projection change(s).');
+      const check = await runCli(['reconcile', '--json'], env);
+      expect(check.code, check.stderr).toBe(0);
+      expect(JSON.parse(check.stdout)).toMatchObject({ orgs: 4, healed: 0, failed: [] });
+
+      const down = await runCli(['sync'], { STRIPE_API_BASE: 'http://127.0.0.1:9', PGLITE_DATA_DIR: dir });
+      expect(down.code).toBe(2);
+      expect((await runCli(['sync', '--everything'], env)).code).toBe(64);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
