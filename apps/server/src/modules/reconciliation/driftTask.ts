@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.ts';
-import { defineTask, enqueueJobInSystemTx } from '../../jobs/index.ts';
+import { defineTask, enqueueJobInSystemTx, type JobContext } from '../../jobs/index.ts';
 import { runDriftCheck } from './runDriftCheck.ts';
 
 /**
@@ -13,9 +13,9 @@ export const reconcileDriftTask = defineTask({
   name: 'reconcile.drift',
   payload: z.object({ slot: z.number().int().nonnegative() }),
   maxAttempts: 3,
-  async run({ slot }, ctx: { deps: Deps; clock: Deps['clock'] }) {
+  async run({ slot }, ctx: JobContext<Deps>) {
     await scheduleDriftCheck(ctx.deps, slot + 1);
-    const result = await runDriftCheck(ctx.deps);
+    const result = await runDriftCheck(ctx.deps, ctx.signal);
     ctx.deps.logger.info(
       { slot, orgs: result.orgs, healed: result.healed, failed: result.failed.length },
       'drift check done',

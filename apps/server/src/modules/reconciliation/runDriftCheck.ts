@@ -20,10 +20,15 @@ export interface DriftCheckResult {
  * One org failing does not stop the others. A webhook applied between the before and after
  * reads of an org is reported as healed too: harmless, and rare at the check's interval.
  */
-export async function runDriftCheck(deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger'>) {
+export async function runDriftCheck(
+  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger'>,
+  /** A job's signal: stop between orgs when the worker stops or loses the job. */
+  signal?: AbortSignal,
+) {
   const orgs = await withSystemTx(deps.database, (tx) => listLinkedOrgs(tx));
   const result: DriftCheckResult = { orgs: orgs.length, healed: 0, summaries: [], failed: [] };
   for (const { id } of orgs) {
+    signal?.throwIfAborted();
     let summary: OrgSyncSummary;
     try {
       summary = await syncOrgFromStripe(deps, id);
