@@ -13,6 +13,8 @@ export type LiveSubscriber = (message: OrgChangeMessage) => void;
 export interface LiveHub {
   /** Starts listening on first use. `fn` runs synchronously on each change; it must not throw. */
   subscribe(orgId: string, fn: LiveSubscriber): () => void;
+  /** How many subscribers this process has for `orgId` (all orgs when omitted). */
+  subscriberCount(orgId?: string): number;
   /** Resolves once this process is LISTENing (rejects after `close`). */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -155,6 +157,12 @@ export function createLiveHub(database: Database, opts: LiveHubOptions = {}): Li
         set.delete(fn);
         if (!set.size && subscribers.get(orgId) === set) subscribers.delete(orgId);
       };
+    },
+    subscriberCount(orgId) {
+      if (orgId !== undefined) return subscribers.get(orgId)?.size ?? 0;
+      let n = 0;
+      for (const set of subscribers.values()) n += set.size;
+      return n;
     },
     ready() {
       if (state === 'listening') return Promise.resolve();
