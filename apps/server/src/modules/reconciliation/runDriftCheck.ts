@@ -1,6 +1,13 @@
+import { createHash } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import type { Tx } from '../../db/client.ts';
+import { subscriptions } from '../../db/schema/index.ts';
 import { withOrgTx, withSystemTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
 import { recordAudit, systemAudit } from '../audit/recordAudit.ts';
+import { publishOrgChange } from '../live/publishOrgChange.ts';
+import { emitOutgoing } from '../outgoing-webhooks/emitOutgoing.ts';
+import type { SyncDifference } from './diffProjection.ts';
 import { countHealed } from './metrics.ts';
 import { listLinkedOrgs } from './repo.ts';
 import { type OrgSyncSummary, syncOrgFromStripe } from './syncOrgFromStripe.ts';
@@ -41,7 +48,7 @@ export async function runDriftCheck(
     if (!summary.differences.length) continue;
     const audit = systemAudit();
     await withOrgTx(deps.database, id, async (tx) => {
-      for (const d of summary.differences)
+      for (const d of summary.differences) {
         await recordAudit(tx, audit, {
           orgId: id,
           action: 'reconcile.healed',
@@ -51,6 +58,8 @@ export async function runDriftCheck(
           // Field-level kinds carry only the changed fields; a null side means added / removed.
           after: d.after,
         });
+        await announce(tx, id, d);
+      }
     });
     for (const d of summary.differences) countHealed(d.kind);
     result.healed += summary.differences.length;
@@ -60,4 +69,36 @@ export async function runDriftCheck(
     );
   }
   return result;
+}
+
+/**
+ * A missed Stripe event also means a missed live update and, for subscriptions, a missed
+ * outgoing `subscription.updated`: sent now, in the transaction that records the heal. The
+ * cause key is the healed difference itself (subscription + before/after), so a retried run
+ * that heals the same difference emits once.
+ */
+async function announce(tx: Tx, orgId: string, d: SyncDifference) {
+  if (d.kind !== 'subscription') {
+    await publishOrgChange(tx, orgId, { type: `${d.kind}.updated`, id: d.id, data: { source: 'reconcile' } });
+    return;
+  }
+  const [sub] = await tx.select().from(subscriptions).where(eq(subscriptions.id, d.id));
+  if (!sub) return;
+  const data = {
+    subscription: sub.id,
+    status: sub.status,
+    cancel_at_period_end: sub.cancelAtPeriodEnd,
+    price: sub.priceId,
+  };
+  await publishOrgChange(tx, orgId, { type: 'subscription.updated', id: sub.id, data });
+  const digest = createHash('sha256')
+    .update(JSON.stringify([d.before, d.after]))
+    .digest('hex')
+    .slice(0, 24);
+  await emitOutgoing(tx, {
+    orgId,
+    type: 'subscription.updated',
+    causeKey: `reconcile:${sub.id}:${digest}`,
+    data: { ...data, source: 'reconcile' },
+  });
 }
