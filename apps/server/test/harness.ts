@@ -64,9 +64,13 @@ export interface TestResponse {
 export async function startTestApp(
   envOverrides: Record<string, string> = {},
   /** `emulator`: share another app's Stripe (e.g. a second database syncing from the same Stripe). */
-  opts: { emulator?: RunningEmulator } = {},
+  opts: {
+    emulator?: RunningEmulator;
+    /** `db`: share another app's database (a second server process on the same Postgres); not disposed here. */
+    db?: TestDatabase;
+  } = {},
 ): Promise<TestApp> {
-  const db = await createTestDatabase();
+  const db = opts.db ?? (await createTestDatabase());
   const emulator = opts.emulator ?? (await startEmulator({ port: 0, log: () => {} }));
   const env = loadEnv({
     NODE_ENV: 'test',
@@ -148,7 +152,7 @@ export async function startTestApp(
       await app.close();
       await deps.live?.close();
       if (!opts.emulator) await emulator.stop();
-      await db.dispose();
+      if (!opts.db) await db.dispose();
     },
   };
 }

@@ -20,16 +20,20 @@ export function effectiveBillingState(
   return org.billingState;
 }
 
-/** invoice.payment_failed: past due with the reason; the grace period starts at the first failure only. */
-export async function markPastDue(tx: Tx, orgId: string, reason: string, now: Date, graceDays: number) {
+/**
+ * invoice.payment_failed: past due with the reason. The grace period runs from the earliest
+ * failure still in force (`failedAt` is when that invoice failed, not when the event was
+ * processed), so events applied in any order end in the same state.
+ */
+export async function markPastDue(tx: Tx, orgId: string, reason: string, failedAt: Date, graceDays: number) {
   const [org] = await tx.select().from(organizations).where(eq(organizations.id, orgId));
   if (!org) return null;
+  const inDunning = org.billingState === 'past_due' || org.billingState === 'restricted';
   const since =
-    org.billingState === 'past_due' || org.billingState === 'restricted' ? (org.pastDueSince ?? now) : now;
-  const graceEndsAt =
-    org.graceEndsAt && org.billingState !== 'ok'
-      ? org.graceEndsAt
-      : new Date(since.getTime() + graceDays * 86_400_000);
+    inDunning && org.pastDueSince && org.pastDueSince.getTime() < failedAt.getTime()
+      ? org.pastDueSince
+      : failedAt;
+  const graceEndsAt = new Date(since.getTime() + graceDays * 86_400_000);
   await tx
     .update(organizations)
     .set({

@@ -40,11 +40,15 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
       data: { status: invoice.status, number: invoice.number },
     });
     if (event.type === 'invoice.payment_failed' && invoice.status === 'open') {
+      // The grace period runs from the failure (Stripe's first collection attempt, at
+      // finalization), not from when we happen to process the event: a delayed, reordered or
+      // redelivered event must neither extend it nor make it depend on delivery order.
+      const failedAt = new Date((invoice.status_transitions?.finalized_at ?? event.created) * 1000);
       const r = await markPastDue(
         tx,
         orgId,
         reason ?? 'payment_failed',
-        deps.clock.now(),
+        failedAt,
         deps.env.GRACE_PERIOD_DAYS,
       );
       await publishOrgChange(tx, orgId, { type: 'billing.past_due', id, data: { reason } });
