@@ -377,6 +377,7 @@ function printTable(rows: Row[]) {
 async function rawDriver(db: Database, url: string | undefined) {
   if (url) {
     const pool = new pg.Pool({ connectionString: url, max: POOL });
+    pool.on('error', () => {}); // an idle connection dropped by the server is replaced, not fatal
     return { query: (text: string, values: unknown[]) => pool.query(text, values), close: () => pool.end() };
   }
   return { query: (text: string, values: unknown[]) => db.query(text, values), close: async () => {} };
