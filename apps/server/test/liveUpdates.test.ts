@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { withOrgTx } from '../src/db/tx.ts';
@@ -44,17 +44,20 @@ async function openStream(url: string, headers: Record<string, string>) {
   );
   req.on('error', () => {});
   let buf = '';
+  let heartbeats = 0;
   res.setEncoding('utf8');
   res.on('data', (chunk: string) => {
     buf += chunk;
     for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
       const fields = new Map<string, string>();
       for (const line of buf.slice(0, i).split('\n')) {
-        if (line.startsWith(':')) continue; // heartbeat comment
+        if (line === ': heartbeat') heartbeats++;
+        if (line.startsWith(':')) continue; // a comment
         const at = line.indexOf(': ');
         if (at > 0) fields.set(line.slice(0, at), line.slice(at + 2));
       }
       buf = buf.slice(i + 2);
+      notify();
       if (!fields.has('event')) continue;
       queue.push({
         event: fields.get('event')!,
@@ -85,6 +88,7 @@ async function openStream(url: string, headers: Record<string, string>) {
       return queue.shift() ?? null;
     },
     ended: () => endedP,
+    heartbeats: () => heartbeats,
     close: () => req.destroy(),
   };
 }
@@ -182,6 +186,26 @@ describe('live updates (server-sent events)', () => {
       expect((await s.next())?.data).toMatchObject({ object_id: 'in_big', data: null, truncated: true });
     } finally {
       s.close();
+    }
+  });
+
+  it('sends a heartbeat comment every 15 seconds', async () => {
+    // Only setInterval is faked, and the stream's timer is created while it is: the server runs
+    // in this process, so advancing the fake clock fires the route's heartbeat.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const s = await openStream(streamUrl(t.url, a), { authorization: `Bearer ${a.key}` });
+      expect((await s.next())?.event).toBe('ready');
+      vi.advanceTimersByTime(14_000);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(s.heartbeats()).toBe(0);
+      vi.advanceTimersByTime(1_000);
+      await expect.poll(() => s.heartbeats()).toBe(1);
+      vi.advanceTimersByTime(30_000);
+      await expect.poll(() => s.heartbeats()).toBe(3);
+      s.close();
+    } finally {
+      vi.useRealTimers();
     }
   });
 
