@@ -7,6 +7,7 @@ import { withOrgTx } from '../src/db/tx.ts';
 import { createApiKeyCache } from '../src/modules/api-keys/authenticateApiKey.ts';
 import { createLiveHub } from '../src/modules/live/liveHub.ts';
 import { type OrgChange, publishOrgChange } from '../src/modules/live/publishOrgChange.ts';
+import { seedCatalog } from './catalogFixture.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
 import { startTestApp, type TestApp } from './harness.ts';
 import { testDbKind } from './testDatabase.ts';
@@ -227,6 +228,39 @@ describe('live updates (server-sent events)', () => {
     await other.close();
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await s.ended()).toBe(true);
+  });
+});
+
+describe('live updates from applied Stripe events', () => {
+  it("a subscription's webhook events, once applied, reach the org's stream", async () => {
+    await seedCatalog(t);
+    t.enableStripeWebhooks();
+    const org = await createTestOrg(t, 'Delta');
+    const s = await openStream(streamUrl(t.url, org), { authorization: `Bearer ${org.member.jwt}` });
+    try {
+      expect((await s.next())?.event).toBe('ready');
+      await t.request('POST', `/v1/orgs/${org.id}/payment-methods`, {
+        token: org.key,
+        body: { payment_method_id: 'pm_card_visa' },
+      });
+      const sub = await t.request('POST', `/v1/orgs/${org.id}/subscription`, {
+        token: org.key,
+        body: { plan: 'enterprise' },
+      });
+      expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+      await t.emulator.control.waitForDeliveries();
+      expect(await t.processEvents()).toBeGreaterThan(0);
+      const seen: SseEvent[] = [];
+      for (let e = await s.next(); e; e = await s.next(500)) seen.push(e);
+      const invoice = seen.find((e) => e.event === 'invoice.updated');
+      expect(invoice?.data).toMatchObject({
+        org_id: org.id,
+        object_id: sub.body.subscription.latest_invoice_id,
+      });
+      expect(seen.every((e) => e.data.org_id === org.id)).toBe(true);
+    } finally {
+      s.close();
+    }
   });
 });
 
