@@ -336,6 +336,56 @@ describe('drift check', () => {
       await third.close();
     }
   });
+
+  it('a renewal that failed without a webhook makes the org past due; the payment recovers it', async () => {
+    const org = async () =>
+      (
+        await withSystemTx(t.db.database, (tx) =>
+          tx.select().from(organizations).where(eq(organizations.id, cardOnly.id)),
+        )
+      )[0]!;
+    const hooks = await t.request('POST', '/v1/admin/webhook-endpoints', {
+      token: TEST_ADMIN_KEY,
+      body: { url: 'http://127.0.0.1:9/billing-hooks', events: ['payment.failed', 'payment.recovered'] },
+    });
+    expect(hooks.status, JSON.stringify(hooks.body)).toBe(201);
+    const sub = await subscribe(cardOnly, 'enterprise');
+    const customer = (await org()).stripeCustomerId!;
+    const good = sub.default_payment_method.id as string;
+    const bad = await t.deps.stripe.paymentMethods.attach('pm_card_chargeCustomerFail', { customer });
+    await t.deps.stripe.subscriptions.update(sub.id, { default_payment_method: bad.id });
+    await advanceBoth(t, 32 * DAY);
+    const stripeSub = await t.deps.stripe.subscriptions.retrieve(sub.id);
+    expect(stripeSub.status).toBe('past_due');
+    expect((await org()).billingState).toBe('ok');
+
+    await enqueueJobInSystemTx(t.db.database, reconcileDriftTask.job({ slot: 2 }));
+    await t.runJobs();
+    const pastDue = await org();
+    expect(pastDue).toMatchObject({ billingState: 'past_due', subscriptionStatus: 'past_due' });
+    expect(pastDue.paymentFailureReason).toMatch(/declin/i);
+    expect(pastDue.graceEndsAt!.getTime()).toBeGreaterThan(t.deps.clock.nowMs());
+    const deliveries = async (type: string) =>
+      (
+        await t.request('GET', `/v1/admin/webhook-deliveries?event_type=${type}&org_id=${cardOnly.id}`, {
+          token: TEST_ADMIN_KEY,
+        })
+      ).body.data as unknown[];
+    expect(await deliveries('payment.failed')).toHaveLength(1);
+
+    await t.deps.stripe.subscriptions.update(sub.id, { default_payment_method: good });
+    await t.deps.stripe.invoices.pay(stripeSub.latest_invoice as string, { payment_method: good });
+    expect((await t.deps.stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
+    await enqueueJobInSystemTx(t.db.database, reconcileDriftTask.job({ slot: 3 }));
+    await t.runJobs();
+    expect(await org()).toMatchObject({
+      billingState: 'ok',
+      subscriptionStatus: 'active',
+      paymentFailureReason: null,
+    });
+    expect(await deliveries('payment.recovered')).toHaveLength(1);
+    expect(await deliveries('payment.failed')).toHaveLength(1);
+  });
 });
 
 const CLI = fileURLToPath(new URL('../bin/tollgate.mjs', import.meta.url));

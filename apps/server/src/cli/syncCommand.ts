@@ -34,7 +34,7 @@ export async function runSyncCommand(command: 'sync' | 'reconcile', opts: { env:
   });
   try {
     await migrate(database);
-    const deps = { stripe, database, clock: createClock(), logger: createLogger('warn') };
+    const deps = { env, stripe, database, clock: createClock(), logger: createLogger('warn') };
     if (command === 'sync') {
       const result = await syncAll(deps);
       if (json) console.log(JSON.stringify(result, null, 2));

@@ -49,6 +49,8 @@ export async function readProjection(tx: Tx, orgId: string): Promise<ProjectionS
       trialEndsAt: organizations.trialEndsAt,
       planKey: organizations.planKey,
       trialUsedAt: organizations.trialUsedAt,
+      billingState: organizations.billingState,
+      paymentFailureReason: organizations.paymentFailureReason,
     })
     .from(organizations)
     .where(eq(organizations.id, orgId));

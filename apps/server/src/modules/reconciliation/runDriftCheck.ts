@@ -10,7 +10,7 @@ import { emitOutgoing } from '../outgoing-webhooks/emitOutgoing.ts';
 import type { SyncDifference } from './diffProjection.ts';
 import { countHealed } from './metrics.ts';
 import { listLinkedOrgs } from './repo.ts';
-import { type OrgSyncSummary, syncOrgFromStripe } from './syncOrgFromStripe.ts';
+import { type OrgSyncSummary, type SyncDeps, syncOrgFromStripe } from './syncOrgFromStripe.ts';
 
 export interface DriftCheckResult {
   orgs: number;
@@ -28,7 +28,7 @@ export interface DriftCheckResult {
  * reads of an org is reported as healed too: harmless, and rare at the check's interval.
  */
 export async function runDriftCheck(
-  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger'>,
+  deps: SyncDeps & Pick<Deps, 'logger'>,
   /** A job's signal: stop between orgs when the worker stops or loses the job. */
   signal?: AbortSignal,
 ) {

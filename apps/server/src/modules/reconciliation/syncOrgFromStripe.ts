@@ -6,10 +6,13 @@ import { syncInvoices } from '../invoices/syncInvoices.ts';
 import { listPaymentMethods } from '../payment-methods/listPaymentMethods.ts';
 import { syncPayments } from '../payments/syncPayments.ts';
 import { diffProjection, type SyncDifference } from './diffProjection.ts';
+import { healPaymentState } from './healPaymentState.ts';
 import { findOrgLink, readProjection } from './repo.ts';
 import { syncSubscriptions } from './syncSubscriptions.ts';
 
-export type SyncDeps = Pick<Deps, 'database' | 'stripe' | 'clock'>;
+export type SyncDeps = Pick<Deps, 'database' | 'stripe' | 'clock'> & {
+  env: Pick<Deps['env'], 'GRACE_PERIOD_DAYS'>;
+};
 
 export interface OrgSyncSummary {
   orgId: string;
@@ -24,8 +27,8 @@ export interface OrgSyncSummary {
 
 /**
  * Re-reads the org's customer, subscriptions (every status), invoices, payments and cards from
- * Stripe and writes them through the projection writers the webhooks and API use, then reports
- * what differed. Every writer is watermarked by when its page was read, so a sync racing a
+ * Stripe and writes them through the projection writers the webhooks and API use, brings the
+ * payment-failure state in line with the invoices (healPaymentState), then reports what differed. Every writer is watermarked by when its page was read, so a sync racing a
  * webhook never regresses newer state, and running it again changes nothing. Stripe failures
  * propagate (nothing is half-reported: what was already applied stays applied and correct).
  */
@@ -44,6 +47,7 @@ export async function syncOrgFromStripe(deps: SyncDeps, orgId: string): Promise<
   seen.invoices = await syncInvoices(deps, orgId);
   seen.payments = await syncPayments(deps, orgId);
   seen.payment_methods = (await listPaymentMethods(deps, orgId)).length;
+  await withOrgTx(deps.database, orgId, (tx) => healPaymentState(tx, orgId, deps.env.GRACE_PERIOD_DAYS));
   const after = await withOrgTx(deps.database, orgId, (tx) => readProjection(tx, orgId));
   return { orgId, customerId, seen, differences: diffProjection(orgId, before, after) };
 }
