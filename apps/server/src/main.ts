@@ -72,8 +72,6 @@ async function main() {
   registerJobMetrics(metrics, () => jobStats(database, deps.clock));
   registerReconcileMetrics(metrics);
   const app = await buildApp(deps, { metrics });
-  await app.listen({ host: env.HOST, port: env.PORT });
-
   const worker = createWorker({
     database,
     clock: deps.clock,
@@ -84,10 +82,35 @@ async function main() {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     logger: logger.child({ component: 'jobs' }),
   });
+  const inbox = createInboxProcessor(deps, metrics.webhook);
+  // Signals are handled before the port opens: a SIGTERM right after start still shuts down cleanly.
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, env.SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    // Order matters: stop taking requests, let running jobs finish, then close the database.
+    // app.close() ends open event streams first; then the LISTEN connection can go.
+    await app.close();
+    await deps.live?.close();
+    await inbox.stop();
+    await worker.stop();
+    await emulator?.stop();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await app.listen({ host: env.HOST, port: env.PORT });
+
   if (env.WORKER_CONCURRENCY > 0) worker.start();
   // The drift check reschedules itself; this plants the first run (deduplicated per time slot).
   if (env.WORKER_CONCURRENCY > 0) await scheduleDriftCheck(deps);
-  const inbox = createInboxProcessor(deps, metrics.webhook);
   if (env.WORKER_CONCURRENCY > 0) inbox.start();
   // Demo: the embedded emulator delivers its events to our endpoint, signed like Stripe.
   if (emulator) {
@@ -118,29 +141,6 @@ async function main() {
     );
   }
   console.log(`${lines.join('\n')}\n`);
-
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    const timer = setTimeout(() => {
-      logger.error('shutdown timed out; exiting');
-      process.exit(1);
-    }, env.SHUTDOWN_TIMEOUT_MS);
-    timer.unref();
-    // Order matters: stop taking requests, let running jobs finish, then close the database.
-    // app.close() ends open event streams first; then the LISTEN connection can go.
-    await app.close();
-    await deps.live?.close();
-    await inbox.stop();
-    await worker.stop();
-    await emulator?.stop();
-    await database.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((err) => {
