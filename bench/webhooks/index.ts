@@ -15,12 +15,15 @@
  *    previous one (withSystemTx + Drizzle insert) for comparison;
  *  - the raw ceiling: a plain `INSERT INTO stripe_events ... ON CONFLICT DO NOTHING` of the same
  *    rows through the driver, one row per statement (autocommit) and 100 rows per statement.
- * Client and server share this process and the machine's cores. Bounded: 60 s per phase.
+ * The HTTP load runs twice per C: from this process, and from a child process (client.ts) so
+ * this event loop runs only the server; both share the machine's cores. Bounded: 60 s per phase.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildApp } from '../../apps/server/src/app.ts';
 import { createClock } from '../../apps/server/src/clock.ts';
@@ -156,6 +159,27 @@ async function run() {
     acknowledged += r.ok;
     const codes = [...r.statuses].map(([k, v]) => `${k}:${v}`).join(' ');
     rows.push(row(`HTTP POST /v1/webhooks/stripe (verify, store, 200) [${codes}]`, c, TOTAL, r));
+  }
+  // The same with the client in its own process: this event loop then runs only the server.
+  for (const c of CONCURRENCY) {
+    const r = await clientProcess(port, c);
+    acknowledged += r.ok;
+    const codes = Object.entries(r.statuses)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(' ');
+    rows.push({
+      what: `HTTP, same, client in its own process [${codes}]${r.timedOut ? ' (stopped at 60 s)' : ''}`,
+      c,
+      count: TOTAL,
+      ok: r.ok,
+      errors: r.errors,
+      seconds: r.seconds,
+      perSecond: r.perSecond,
+      unit: 'events/s',
+      p50: r.p50,
+      p99: r.p99,
+      max: r.max,
+    });
   }
   const [{ n: stored }] = (await database.query<{ n: string }>('SELECT count(*) n FROM stripe_events')) as [
     { n: string },
@@ -371,6 +395,37 @@ function printTable(rows: Row[]) {
   console.log(
     '(C = concurrent connections/statements in flight; for the inbox processor, workers; p50/p99 per request, statement or 100-row batch)',
   );
+}
+
+interface ClientResult {
+  ok: number;
+  errors: number;
+  timedOut: boolean;
+  seconds: number;
+  statuses: Record<string, number>;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Runs bench/webhooks/client.ts as a child process against this server; resolves its result. */
+function clientProcess(port: number, concurrency: number): Promise<ClientResult> {
+  const script = fileURLToPath(new URL('./client.ts', import.meta.url));
+  const args = ['--import', 'tsx', script, String(port), SECRET, String(TOTAL), String(concurrency)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`load client exited ${code}: ${out}`));
+      else resolve(JSON.parse(last) as ClientResult);
+    });
+  });
 }
 
 /** The database driver itself, outside Tollgate: a pool of the app's size, or PGlite's own client. */
