@@ -424,36 +424,42 @@ describe('webhook pipeline under chaos', () => {
       expect(types, type).toContain(type);
   });
 
-  it('clean run: every event once, in created order', async () => {
-    const started = Date.now();
-    clean = await freshApp();
-    for (const e of events) {
-      const res = await post(clean, e.body, sign(e.body));
-      expect(res.status, res.text).toBe(200);
-      expect(res.body.duplicate).toBe(false);
-    }
-    await drain(clean);
-    const counts = await statusCounts(clean.db.database);
-    expect(counts.dead ?? 0).toBe(0);
-    expect((counts.applied ?? 0) + (counts.ignored ?? 0)).toBe(events.length);
-    reference = {
-      projection: await projection(clean.db.database),
-      effects: await effects(clean.db.database),
-    };
-    // The reference is not empty: the flows produced billing state and effects to compare.
-    expect(reference.projection.subscriptions.length).toBeGreaterThanOrEqual(8);
-    expect(reference.projection.invoices.length).toBeGreaterThan(10);
-    expect(reference.projection.orgs.some((o) => o.billingState !== 'ok')).toBe(true);
-    expect(Object.keys(reference.effects.deliveries).some((k) => k.startsWith('payment.failed'))).toBe(true);
-    expect(Object.keys(reference.effects.audit).some((k) => k.startsWith('billing.payment_failed'))).toBe(
-      true,
-    );
-    for (const m of [reference.effects.sideEffects, reference.effects.deliveries, reference.effects.audit])
-      expect(Object.values(m).every((n) => n === 1)).toBe(true);
-    console.info(
-      `[chaos] clean run (${testDbKind()}): ${events.length} events, ${counts.applied} applied, ${Date.now() - started} ms`,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'clean run: every event once, in created order',
+    async () => {
+      const started = Date.now();
+      clean = await freshApp();
+      for (const e of events) {
+        const res = await post(clean, e.body, sign(e.body));
+        expect(res.status, res.text).toBe(200);
+        expect(res.body.duplicate).toBe(false);
+      }
+      await drain(clean);
+      const counts = await statusCounts(clean.db.database);
+      expect(counts.dead ?? 0).toBe(0);
+      expect((counts.applied ?? 0) + (counts.ignored ?? 0)).toBe(events.length);
+      reference = {
+        projection: await projection(clean.db.database),
+        effects: await effects(clean.db.database),
+      };
+      // The reference is not empty: the flows produced billing state and effects to compare.
+      expect(reference.projection.subscriptions.length).toBeGreaterThanOrEqual(8);
+      expect(reference.projection.invoices.length).toBeGreaterThan(10);
+      expect(reference.projection.orgs.some((o) => o.billingState !== 'ok')).toBe(true);
+      expect(Object.keys(reference.effects.deliveries).some((k) => k.startsWith('payment.failed'))).toBe(
+        true,
+      );
+      expect(Object.keys(reference.effects.audit).some((k) => k.startsWith('billing.payment_failed'))).toBe(
+        true,
+      );
+      for (const m of [reference.effects.sideEffects, reference.effects.deliveries, reference.effects.audit])
+        expect(Object.values(m).every((n) => n === 1)).toBe(true);
+      console.info(
+        `[chaos] clean run (${testDbKind()}): ${events.length} events, ${counts.applied} applied, ${Date.now() - started} ms`,
+      );
+    },
+    TIMEOUT_MS,
+  );
 
   /**
    * Delivers every event shuffled and duplicated 1-3 times, plus 5% bad-signature requests, to
@@ -559,14 +565,18 @@ describe('webhook pipeline under chaos', () => {
     );
   }
 
-  it('chaos run: shuffled, duplicated, bad signatures, delayed, workers killed — same projection, effects once', async () => {
-    const t = await freshApp();
-    try {
-      await chaosRun([t], [() => t.processEvents()], 'one app, one worker');
-    } finally {
-      await t.close();
-    }
-  }, TIMEOUT_MS);
+  it(
+    'chaos run: shuffled, duplicated, bad signatures, delayed, workers killed — same projection, effects once',
+    async () => {
+      const t = await freshApp();
+      try {
+        await chaosRun([t], [() => t.processEvents()], 'one app, one worker');
+      } finally {
+        await t.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
 
   it.skipIf(testDbKind() !== 'postgres')(
     'two server processes and two workers on one Postgres (TEST_DB=postgres only: PGlite is one in-process database)',
