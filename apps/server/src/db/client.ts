@@ -64,7 +64,8 @@ async function createPostgres(url: string, max: number): Promise<Database> {
     // keepAlive: a LISTEN connection is idle for long stretches; half-open sockets must be noticed.
     listener: {
       kind: 'postgres',
-      newClient: () => new pg.Client({ connectionString: url, keepAlive: true }),
+      newClient: () =>
+        new pg.Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: 10_000 }),
     },
   };
 }
