@@ -143,6 +143,35 @@ describe('applying events', () => {
     expect(await auditCount(org, 'billing.payment_recovered')).toBe(1);
   });
 
+  it('a dispute is recorded once, however many events announce it', async () => {
+    const org = await orgWithPlan('Dispute Co');
+    await settle();
+    const customer = (await t.request('GET', `/v1/orgs/${org.id}`, { token: org.key })).body
+      .stripe_customer_id;
+    const pi = (await t.deps.stripe.paymentIntents.list({ customer })).data[0]!;
+    const dispute = {
+      id: 'dp_test0000000000000001',
+      object: 'dispute',
+      charge: pi.latest_charge,
+      amount: pi.amount,
+      reason: 'fraudulent',
+      status: 'needs_response',
+    };
+    for (const id of ['evt_dispute000000000000001', 'evt_dispute000000000000002']) {
+      const body = JSON.stringify({
+        id,
+        object: 'event',
+        type: 'charge.dispute.created',
+        created: Math.floor(Date.now() / 1000),
+        livemode: false,
+        data: { object: dispute },
+      });
+      expect((await post(body, sign(body))).status).toBe(200);
+    }
+    await t.processEvents();
+    expect(await auditCount(org, 'payment.disputed')).toBe(1);
+  });
+
   it('operators see webhook health, and a failing event is retried then dead-lettered', async () => {
     const health = await admin('GET', '/v1/admin/webhook-health');
     expect(health.status).toBe(200);

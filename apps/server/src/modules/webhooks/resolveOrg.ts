@@ -23,7 +23,12 @@ export async function resolveOrg(
   object: Record<string, unknown>,
 ): Promise<string | null> {
   const metaOrg = (object.metadata as Record<string, string> | undefined)?.tollgate_org_id;
-  const customer = customerOf(object);
+  let customer = customerOf(object);
+  // Disputes name a charge, not a customer.
+  if (!customer && object.object === 'dispute' && typeof object.charge === 'string') {
+    const charge = await deps.stripe.charges.retrieve(object.charge).catch(() => null);
+    customer = typeof charge?.customer === 'string' ? charge.customer : (charge?.customer?.id ?? null);
+  }
   const found = await withSystemTx(deps.database, async (tx) => {
     if (customer) {
       const [row] = await tx

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { organizations } from '../../../db/schema/index.ts';
 import { withOrgTx } from '../../../db/tx.ts';
 import { recordAudit } from '../../audit/recordAudit.ts';
+import { recordSideEffect } from '../../outgoing-webhooks/recordSideEffect.ts';
 import { listPaymentMethods } from '../../payment-methods/listPaymentMethods.ts';
 import { syncPayments } from '../../payments/syncPayments.ts';
 import { type Handler, idOf } from './context.ts';
@@ -21,8 +22,11 @@ export const onPaymentMethod: Handler = async ({ deps, orgId }) => {
 /** Disputes are rare and serious: recorded in the audit log and the payment history. */
 export const onDispute: Handler = async ({ deps, event, orgId, object }) => {
   await syncPayments(deps, orgId);
-  await withOrgTx(deps.database, orgId, (tx) =>
-    recordAudit(
+  await withOrgTx(deps.database, orgId, async (tx) => {
+    // Once per dispute, however often the event is delivered or replayed.
+    const key = `payment.disputed:${idOf(object.id) ?? event.id}`;
+    if (!(await recordSideEffect(tx, { key, orgId, kind: 'audit' }))) return;
+    await recordAudit(
       tx,
       { actor: { type: 'stripe_event', id: event.id }, requestId: null },
       {
@@ -32,8 +36,8 @@ export const onDispute: Handler = async ({ deps, event, orgId, object }) => {
         targetId: idOf(object.charge) ?? undefined,
         after: { amount: object.amount, reason: object.reason, status: object.status },
       },
-    ),
-  );
+    );
+  });
   return 'applied';
 };
 
