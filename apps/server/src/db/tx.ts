@@ -26,3 +26,22 @@ export async function withSystemTx<T>(database: Database, fn: (tx: Tx) => Promis
     return fn(tx);
   });
 }
+
+/**
+ * Runs `fn` as the system role inside the caller's transaction, then restores the caller's role,
+ * so a tenant transaction can write a system-only row (a job, a side-effect key) atomically with
+ * its own change while the rest of it stays tenant-scoped. Both settings are transaction-local.
+ * If `fn` fails, the aborted transaction (or savepoint) discards the role change with it;
+ * restoring there would only replace the real error with "current transaction is aborted".
+ */
+export async function asSystemRole<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
+  const result = (await tx.execute(sql`SELECT current_setting('role') AS role`)) as unknown as {
+    rows: { role: string }[];
+  };
+  const previous = result.rows[0]?.role ?? 'none';
+  if (previous === 'tollgate_system') return fn();
+  await tx.execute(sql`SELECT set_config('role', 'tollgate_system', true)`);
+  const value = await fn();
+  await tx.execute(sql`SELECT set_config('role', ${previous}, true)`);
+  return value;
+}

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Database, Tx } from '../db/client.ts';
 import { jobs } from '../db/schema/jobs.ts';
-import { withSystemTx } from '../db/tx.ts';
+import { asSystemRole, withSystemTx } from '../db/tx.ts';
 
 export interface EnqueueJobInput {
   /** A task name registered on the workers (see defineTask). */
@@ -19,9 +19,6 @@ export interface EnqueueJobInput {
   /** Attempts before the job is dead; defaults to the task's maxAttempts, else 10. */
   maxAttempts?: number | undefined;
 }
-
-/** The jobs table has FORCE row-level security with a policy for this role only (0001_tenancy_rls.sql). */
-const SYSTEM_ROLE = 'tollgate_system';
 
 /**
  * Enqueues a job inside the caller's transaction, so the job exists exactly when the row that
@@ -68,22 +65,4 @@ function checkInput(input: EnqueueJobInput): void {
     throw new RangeError(`enqueueJob(${input.task}): maxAttempts must be an integer >= 1`);
   if (input.runAt && Number.isNaN(input.runAt.getTime()))
     throw new RangeError(`enqueueJob(${input.task}): runAt is an invalid date`);
-}
-
-/**
- * Runs `fn` as the system role inside the caller's transaction, then restores the caller's role.
- * Both settings are transaction-local. If `fn` fails, the failed statement has aborted the
- * transaction (or the caller's savepoint), which discards the role change with it; restoring
- * there would only replace the real error with "current transaction is aborted".
- */
-async function asSystemRole<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
-  const result = (await tx.execute(sql`SELECT current_setting('role') AS role`)) as unknown as {
-    rows: { role: string }[];
-  };
-  const previous = result.rows[0]?.role ?? 'none';
-  if (previous === SYSTEM_ROLE) return fn();
-  await tx.execute(sql`SELECT set_config('role', ${SYSTEM_ROLE}, true)`);
-  const value = await fn();
-  await tx.execute(sql`SELECT set_config('role', ${previous}, true)`);
-  return value;
 }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.ts';
+import { asSystemRole } from '../../db/tx.ts';
 import { enqueueJob } from '../../jobs/index.ts';
-import { asSystemRole } from './asSystemRole.ts';
 import { deliverWebhookTask } from './deliverWebhookTask.ts';
 import type { OutgoingEventType } from './eventTypes.ts';
 import { newDeliveryId, outgoingEventId } from './ids.ts';

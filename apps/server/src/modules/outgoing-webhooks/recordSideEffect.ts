@@ -1,6 +1,6 @@
 import type { Tx } from '../../db/client.ts';
 import { sideEffects } from '../../db/schema/webhooks.ts';
-import { asSystemRole } from './asSystemRole.ts';
+import { asSystemRole } from '../../db/tx.ts';
 
 export interface SideEffectClaim {
   /** Globally unique cause key, prefixed by what it is about, e.g. `credits.grant:in_123`. */
