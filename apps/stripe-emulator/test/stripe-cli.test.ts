@@ -3,17 +3,10 @@
  * parameter shapes. A fixture only fails on an unexpected HTTP error, so each case then
  * checks that the named event was emitted with the right object state.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually, startTestEmulator, type TestEmulator } from './helpers.ts';
-
-const run = promisify(execFile);
-const CLI = resolve(import.meta.dirname, '../../../node_modules/.bin/stripe');
+import { hasStripeCli, runStripeTriggers, type TriggerRun } from './stripeCli.ts';
 
 type Check = (object: Record<string, unknown>, event: Stripe.Event) => void;
 
@@ -52,44 +45,21 @@ const triggers: Record<string, Check> = {
 };
 
 let t: TestEmulator;
-let home: string;
-const outputs = new Map<string, { ok: boolean; output: string }>();
+let cli: TriggerRun;
+let outputs: TriggerRun['outputs'];
 
 beforeAll(async () => {
   t = await startTestEmulator();
-  home = mkdtempSync(join(tmpdir(), 'stripe-cli-home-'));
-  const env = {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, '.config'),
-    STRIPE_API_KEY: 'sk_test_xxxxxxxxxxxx',
-    STRIPE_CLI_TELEMETRY_OPTOUT: '1',
-    STRIPE_NO_AUTO_UPDATE: '1',
-    STRIPE_CLI_NO_PLUGIN_AUTO_INSTALL: '1',
-  };
-  // The fixtures are independent: run them all at once.
-  await Promise.all(
-    Object.keys(triggers).map(async (name) => {
-      try {
-        const { stdout, stderr } = await run(CLI, ['trigger', name, '--api-base', t.emulator.url], {
-          env,
-          timeout: 60_000,
-        });
-        outputs.set(name, { ok: true, output: stdout + stderr });
-      } catch (err) {
-        const e = err as { stdout?: string; stderr?: string; message: string };
-        outputs.set(name, { ok: false, output: `${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}` });
-      }
-    }),
-  );
+  cli = await runStripeTriggers(t.emulator.url, Object.keys(triggers));
+  outputs = cli.outputs;
 }, 120_000);
 
 afterAll(async () => {
   await t.stop();
-  rmSync(home, { recursive: true, force: true });
+  cli?.cleanup();
 });
 
-describe.skipIf(!existsSync(CLI))('stripe trigger against the emulator', () => {
+describe.skipIf(!hasStripeCli())('stripe trigger against the emulator', () => {
   test.each(Object.keys(triggers))('%s', async (name) => {
     const result = outputs.get(name)!;
     expect(result.output).toContain('Trigger succeeded');
