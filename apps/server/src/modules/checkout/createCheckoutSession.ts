@@ -96,7 +96,7 @@ export async function createCheckoutSession(
           idempotencyKey: idempotencyKey(orgId, 'checkout.create', input.mode, itemsKey, cause),
         }),
       // A double-click's twin may still be in flight at Stripe (409): wait for its result.
-      { retryConflicts: true, attempts: 8 },
+      { retryConflicts: true, attempts: 5 },
     );
   } catch (err) {
     if (err instanceof Stripe.errors.StripeIdempotencyError)

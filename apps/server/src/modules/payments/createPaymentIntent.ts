@@ -45,7 +45,7 @@ export async function createPaymentIntent(
           },
           { idempotencyKey: idempotencyKey(orgId, 'payment_intent.create', input.idempotencyKey) },
         ),
-      { retryConflicts: true, attempts: 8 },
+      { retryConflicts: true, attempts: 5 },
     );
   } catch (err) {
     throw paymentError(err);

@@ -45,7 +45,7 @@ export async function createPortalSession(
           },
           { idempotencyKey: idempotencyKey(orgId, 'portal_session.create', input.flow ?? 'home', cause) },
         ),
-      { retryConflicts: true, attempts: 8 },
+      { retryConflicts: true, attempts: 5 },
     );
   } catch (err) {
     if (err instanceof Stripe.errors.StripeIdempotencyError)

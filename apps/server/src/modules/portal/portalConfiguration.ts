@@ -110,7 +110,7 @@ export async function ensurePortalConfiguration(
           },
           { idempotencyKey: idempotencyKey('platform', 'portal_configuration.create', hash) },
         ),
-      { retryConflicts: true, attempts: 8 },
+      { retryConflicts: true, attempts: 5 },
     );
     return created.id;
   } catch (err) {
