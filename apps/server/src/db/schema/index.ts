@@ -8,3 +8,7 @@ export * from './memberships.ts';
 export * from './organizations.ts';
 export * from './users.ts';
 export * from './webhooks.ts';
+export * from './credits.ts';
+export * from './usage.ts';
+export * from './entitlements.ts';
+export * from './emails.ts';
