@@ -1,16 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../deps.ts';
 import type { App } from '../../http/types.ts';
-import { storeEvent } from './storeEvent.ts';
+import { createEventInbox } from './eventInbox.ts';
 import { verifyStripeEvent } from './verifyStripeEvent.ts';
 import type { WebhookMetrics } from './webhookMetrics.ts';
 
 /**
  * `POST /v1/webhooks/stripe`: verify the raw body, store the event durably, then answer 2xx.
  * No Stripe calls here and no processing: workers apply stored events. A bad signature is a 400
- * with nothing stored beyond a counter and a log line.
+ * with nothing stored beyond a counter and a log line. Concurrent deliveries share a commit
+ * (eventInbox.ts); each is still answered only once its own event is durable.
  */
 export function registerStripeWebhookRoutes(app: App, deps: Deps, metrics: WebhookMetrics) {
+  const inbox = createEventInbox(deps);
   app.register(async (scope: FastifyInstance) => {
     // The signature covers the exact bytes: keep the body raw in this scope only.
     scope.removeAllContentTypeParsers();
@@ -42,7 +44,7 @@ export function registerStripeWebhookRoutes(app: App, deps: Deps, metrics: Webho
             },
           });
         }
-        const fresh = await storeEvent(deps, verdict.event);
+        const fresh = await inbox.store({ event: verdict.event, raw: raw.toString('utf8') });
         metrics.received.inc({ outcome: fresh ? 'stored' : 'duplicate' });
         return reply.code(200).send({ received: true, duplicate: !fresh });
       },
