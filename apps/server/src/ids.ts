@@ -2,16 +2,29 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+// Random bytes are drawn 4 KiB at a time: one call into the CSPRNG serves many tokens (a request
+// id per request adds up), and every byte is still used once only.
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let offset = 0;
+
+function nextByte(): number {
+  if (offset === POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    offset = 0;
+  }
+  return pool[offset++]!;
+}
+
 /** Random base62 string; 62^n possibilities (n=20 is ~119 bits). */
 export function randomToken(length: number): string {
-  const bytes = randomBytes(length * 2);
   let out = '';
-  for (let i = 0; out.length < length && i < bytes.length; i++) {
-    const b = bytes[i]!;
+  while (out.length < length) {
+    const b = nextByte();
     // Reject values that would bias the distribution (248 = 4 * 62).
     if (b < 248) out += ALPHABET[b % 62];
   }
-  return out.length === length ? out : out + randomToken(length - out.length);
+  return out;
 }
 
 export const ID_PREFIXES = {
