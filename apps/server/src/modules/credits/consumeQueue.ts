@@ -166,7 +166,9 @@ export function createConsumeQueue(deps: Deps, precedence: () => Precedence, opt
     // Committed: the alerts hook runs before the callers hear back, so what they see next
     // (an alert, a top-up in flight) already reflects this flush.
     await notifyBalanceChanges(deps, changes);
-    pending.forEach((p, i) => p.resolve(results[i]!));
+    pending.forEach((p, i) => {
+      p.resolve(results[i]!);
+    });
   }
 
   return {

@@ -27,7 +27,10 @@ export async function ensureFreeAllocation(deps: Deps, orgId: string, rules: Cre
   const now = deps.clock.now();
   const period = freePeriod(now);
   let seen = ensured.get(deps.database);
-  if (!seen) ensured.set(deps.database, (seen = new Map()));
+  if (!seen) {
+    seen = new Map();
+    ensured.set(deps.database, seen);
+  }
   if (seen.get(orgId) === period.key) return;
   const plan = rules.freePlan;
   const change = await withOrgTx(deps.database, orgId, async (tx) => {

@@ -37,11 +37,16 @@ export async function grantPeriodCredits(
     const end = new Date(line.period.end * 1000);
     // A period already over (an old invoice synced late) would only expire at once.
     if (end <= now) continue;
-    const proration = line.parent?.subscription_item_details?.proration ?? false;
+    // Prorations arrive as subscription item lines or as pending invoice items (Stripe does both).
+    const proration =
+      line.parent?.subscription_item_details?.proration ??
+      line.parent?.invoice_item_details?.proration ??
+      false;
+    if (line.amount < 0) continue; // credit for unused time: never a grant
     let amount = plan.perPeriod;
     let causeKey = `credits.period:${subscriptionId}:${line.period.start}`;
     if (proration) {
-      if (line.amount <= 0) continue;
+      if (line.amount === 0) continue;
       amount = plan.perPeriod - (await grantedForPeriod(tx, orgId, subscriptionId, end));
       causeKey = `credits.upgrade:${subscriptionId}:${line.period.end}:${plan.planKey}`;
       if (amount <= 0) continue;
