@@ -18,6 +18,7 @@ import { registerApiKeyRoutes } from './modules/api-keys/routes.ts';
 import { registerAuditRoutes } from './modules/audit/routes.ts';
 import { registerCatalogRoutes } from './modules/catalog/routes.ts';
 import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
+import { registerCreditRoutes } from './modules/credits/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
@@ -124,6 +125,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerPaymentHistoryRoutes(s, deps);
     registerOutgoingWebhookRoutes(s, deps);
     registerLiveRoutes(s, deps);
+    registerCreditRoutes(s, deps);
     if (deps.env.demo) registerDevSignInRoutes(s, deps);
   });
 

@@ -12,6 +12,7 @@ import { createApiKeyCache } from './modules/api-keys/authenticateApiKey.ts';
 import type { Catalog } from './modules/catalog/catalogSchema.ts';
 import { CatalogError, loadCatalog } from './modules/catalog/loadCatalog.ts';
 import { pushCatalog } from './modules/catalog/pushCatalog.ts';
+import { scheduleCreditExpiry } from './modules/credits/expireCreditsTask.ts';
 import { DEMO_ORGS, demoOrgKey, seedDemo } from './modules/demo/seedDemo.ts';
 import { DEMO_WEBHOOK_SECRET, startDemoEmulator } from './modules/demo/startDemoEmulator.ts';
 import { createLiveHub } from './modules/live/liveHub.ts';
@@ -111,6 +112,7 @@ async function main() {
   if (env.WORKER_CONCURRENCY > 0) worker.start();
   // The drift check reschedules itself; this plants the first run (deduplicated per time slot).
   if (env.WORKER_CONCURRENCY > 0) await scheduleDriftCheck(deps);
+  if (env.WORKER_CONCURRENCY > 0) await scheduleCreditExpiry(deps);
   if (env.WORKER_CONCURRENCY > 0) inbox.start();
   // Demo: the embedded emulator delivers its events to our endpoint, signed like Stripe.
   if (emulator) {

@@ -195,4 +195,25 @@ export const orgRouteCases: OrgRouteCase[] = [
     body: () => ({ idempotency_key: 'refund_0000001' }),
     invalid: { body: { amount: 0, idempotency_key: 'refund_0000001' }, field: 'amount' },
   },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/credits/consume',
+    minRole: 'admin',
+    body: () => ({ event: 'api_call_basic', idempotency_key: `sec_${Math.random()}` }),
+    invalid: { body: { event: 'api_call_basic', quantity: 0, idempotency_key: 'k' }, field: 'quantity' },
+  },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/credits/consume/batch',
+    minRole: 'admin',
+    body: () => ({ items: [{ event: 'api_call_basic', idempotency_key: `sec_${Math.random()}` }] }),
+    invalid: { body: { items: [] }, field: 'items' },
+  },
+  { method: 'GET', path: '/v1/orgs/{org}/credits', minRole: 'member' },
+  {
+    method: 'GET',
+    path: '/v1/orgs/{org}/credits/transactions',
+    minRole: 'member',
+    invalid: { query: 'limit=0', field: 'limit' },
+  },
 ];

@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Tx } from '../../db/client.ts';
 import { invoices } from '../../db/schema/index.ts';
+import type { BalanceChange } from '../credit-alerts/afterBalanceChange.ts';
+import { grantPeriodCredits } from '../credits/grantPeriodCredits.ts';
 
 const toDate = (s: number | null | undefined) => (s ? new Date(s * 1000) : null);
 const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 'string' ? v : (v?.id ?? null));
@@ -11,12 +13,16 @@ const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 's
  * PDF route and the webhook handlers share it). `observedAt` (ms) is when the object was read
  * from Stripe: a write observed earlier than the stored one is ignored, so a slow sync or a late
  * webhook never regresses a newer state. Returns false when it was stale.
+ * A paid subscription invoice also grants the period's credits here, once (every path that
+ * applies an invoice comes through this function); the balance changes are appended to
+ * `creditChanges` for the caller to hand to afterBalanceChange once it has committed.
  */
 export async function applyInvoice(
   tx: Tx,
   orgId: string,
   invoice: Stripe.Invoice,
   observedAt: number,
+  creditChanges?: BalanceChange[],
 ): Promise<boolean> {
   const row = {
     orgId,
@@ -52,5 +58,7 @@ export async function applyInvoice(
       where: sql`${invoices.stripeUpdatedAt} <= ${observedAt} AND ${invoices.orgId} = ${orgId}`,
     })
     .returning({ id: invoices.id });
+  const changes = await grantPeriodCredits(tx, orgId, invoice, new Date(observedAt));
+  creditChanges?.push(...changes);
   return written.length > 0;
 }

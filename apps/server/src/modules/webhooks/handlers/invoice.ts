@@ -2,6 +2,8 @@ import { and, eq, gt } from 'drizzle-orm';
 import { invoices } from '../../../db/schema/index.ts';
 import { withOrgTx } from '../../../db/tx.ts';
 import { recordAudit } from '../../audit/recordAudit.ts';
+import type { BalanceChange } from '../../credit-alerts/afterBalanceChange.ts';
+import { notifyBalanceChanges } from '../../credits/notifyBalanceChanges.ts';
 import { applyInvoice } from '../../invoices/applyInvoice.ts';
 import { publishOrgChange } from '../../live/publishOrgChange.ts';
 import { emitOutgoing } from '../../outgoing-webhooks/emitOutgoing.ts';
@@ -27,8 +29,9 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
     const e = paymentIntent?.last_payment_error;
     reason = e?.decline_code ?? e?.code ?? e?.message ?? 'payment_failed';
   }
+  const creditChanges: BalanceChange[] = [];
   await withOrgTx(deps.database, orgId, async (tx) => {
-    await applyInvoice(tx, orgId, invoice, deps.clock.nowMs());
+    await applyInvoice(tx, orgId, invoice, deps.clock.nowMs(), creditChanges);
     const audit = stripeActor(event.id);
     const attempt = invoice.attempt_count ?? 0;
     // Each effect is claimed by its cause (the invoice and attempt), so a duplicate, late or
@@ -139,5 +142,6 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
         },
       });
   });
+  await notifyBalanceChanges(deps, creditChanges);
   return 'applied';
 };

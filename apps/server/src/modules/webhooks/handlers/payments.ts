@@ -2,14 +2,17 @@ import { eq } from 'drizzle-orm';
 import { organizations } from '../../../db/schema/index.ts';
 import { withOrgTx } from '../../../db/tx.ts';
 import { recordAudit } from '../../audit/recordAudit.ts';
+import { applyCreditPayment } from '../../credits/applyCreditPayment.ts';
 import { recordSideEffect } from '../../outgoing-webhooks/recordSideEffect.ts';
 import { listPaymentMethods } from '../../payment-methods/listPaymentMethods.ts';
 import { syncPayments } from '../../payments/syncPayments.ts';
 import { type Handler, idOf } from './context.ts';
 
 /** Payment intents, charges, refunds: the org's payment history is re-read from Stripe. */
-export const onPayment: Handler = async ({ deps, orgId }) => {
+export const onPayment: Handler = async ({ deps, event, orgId, object }) => {
   await syncPayments(deps, orgId);
+  // Pack purchases grant credits; their refunds revoke what is left.
+  await applyCreditPayment(deps, orgId, event.type, object);
   return 'applied';
 };
 

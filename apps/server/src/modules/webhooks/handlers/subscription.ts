@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { organizations } from '../../../db/schema/index.ts';
 import { withOrgTx } from '../../../db/tx.ts';
+import { applyCreditPayment } from '../../credits/applyCreditPayment.ts';
 import { publishOrgChange } from '../../live/publishOrgChange.ts';
 import { emitOutgoing } from '../../outgoing-webhooks/emitOutgoing.ts';
 import { applySubscription } from '../../subscriptions/applySubscription.ts';
@@ -43,5 +44,7 @@ export const onSubscription: Handler = async ({ deps, event, orgId, object }) =>
 export const onCheckoutSession: Handler = async (ctx) => {
   const subId = idOf(ctx.object.subscription);
   if (subId) return onSubscription({ ...ctx, object: { id: subId } });
+  // Payment mode: credit packs, granted once paid.
+  await applyCreditPayment(ctx.deps, ctx.orgId, ctx.event.type, ctx.object);
   return 'applied';
 };

@@ -1,0 +1,260 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withSystemTx } from '../src/db/tx.ts';
+import { expireDueCredits } from '../src/modules/credits/expireCreditsTask.ts';
+import { checkInvariants } from './creditInvariants.ts';
+import { createTestOrg, type TestOrg } from './factories.ts';
+import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+const DAY = 86_400_000;
+const grant = (o: TestOrg, body: Record<string, unknown>) =>
+  t.request('POST', `/v1/admin/orgs/${o.id}/credits/grants`, { token: TEST_ADMIN_KEY, body });
+const consume = (o: TestOrg, body: Record<string, unknown>, token = o.key) =>
+  t.request('POST', `/v1/orgs/${o.id}/credits/consume`, { token, body });
+const balanceOf = async (o: TestOrg) =>
+  (await t.request('GET', `/v1/orgs/${o.id}/credits`, { token: o.member.jwt })).body;
+
+describe('credits: grants, consumption, idempotency', () => {
+  it('a new org on the free plan gets its monthly allocation on first use', async () => {
+    const o = await createTestOrg(t);
+    const c = await balanceOf(o);
+    expect(c.balance).toBe(100);
+    expect(c.buckets).toEqual([{ source: 'subscription', balance: 100, expires_at: expect.any(String) }]);
+    expect(new Date(c.buckets[0].expires_at).getUTCDate()).toBe(1);
+    expect(c.precedence).toBe('purchased_first');
+    await checkInvariants(t.deps.database, o.id);
+  });
+
+  it('operators grant credits (audited); members and org keys may not', async () => {
+    const o = await createTestOrg(t);
+    const r = await grant(o, {
+      credits: 500,
+      reason: 'launch promo',
+      source: 'promotional',
+      idempotency_key: 'p1',
+    });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ granted: true, balance: 600 });
+    const again = await grant(o, {
+      credits: 500,
+      reason: 'launch promo',
+      source: 'promotional',
+      idempotency_key: 'p1',
+    });
+    expect(again.body).toMatchObject({ granted: false, balance: 600 });
+    expect(
+      (
+        await t.request('POST', `/v1/admin/orgs/${o.id}/credits/grants`, {
+          token: o.key,
+          body: { credits: 1, reason: 'x' },
+        })
+      ).status,
+    ).toBe(403);
+    const noReason = await grant(o, { credits: 5 });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.error.details.issues[0].field).toBe('reason');
+    const audit = await t.request('GET', `/v1/orgs/${o.id}/audit-log?action=credits.granted`, {
+      token: o.admin.jwt,
+    });
+    expect(audit.body.data).toHaveLength(1);
+    expect(audit.body.data[0]).toMatchObject({
+      actor_type: 'platform',
+      after: { credits: 500, reason: 'launch promo' },
+    });
+    expect((await grant({ ...o, id: 'org_doesNotExist000000' }, { credits: 1, reason: 'x' })).status).toBe(
+      404,
+    );
+  });
+
+  it('consumes by precedence: packs, then promotional/manual, then subscription', async () => {
+    const o = await createTestOrg(t);
+    await grant(o, { credits: 30, reason: 'goodwill', source: 'manual' });
+    const r = await consume(o, {
+      event: 'api_call_premium',
+      quantity: 10,
+      idempotency_key: 'k1',
+      metadata: { route: '/x' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.consumption).toMatchObject({
+      event: 'api_call_premium',
+      quantity: 10,
+      credits: 50,
+      overage: 0,
+      balance: 80,
+      replayed: false,
+    });
+    expect(
+      r.body.consumption.breakdown.map((b: { source: string; credits: number }) => [b.source, b.credits]),
+    ).toEqual([
+      ['manual', 30],
+      ['subscription', 20],
+    ]);
+    // Replay: same key, same body.
+    const replay = await consume(o, {
+      event: 'api_call_premium',
+      quantity: 10,
+      idempotency_key: 'k1',
+      metadata: { route: '/x' },
+    });
+    expect(replay.status).toBe(200);
+    expect(replay.body.consumption).toEqual({ ...r.body.consumption, replayed: true });
+    // Same key, different body.
+    const conflict = await consume(o, { event: 'api_call_premium', quantity: 11, idempotency_key: 'k1' });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error.code).toBe('idempotency_conflict');
+    expect((await balanceOf(o)).balance).toBe(80);
+    await checkInvariants(t.deps.database, o.id);
+  });
+
+  it('refuses a short balance with 402 and writes nothing; the same key succeeds after a top-up', async () => {
+    const o = await createTestOrg(t);
+    expect((await balanceOf(o)).balance).toBe(100);
+    const before = (await t.request('GET', `/v1/orgs/${o.id}/credits/transactions`, { token: o.key })).body
+      .data.length;
+    const r = await consume(o, { event: 'ai_inference', quantity: 5, idempotency_key: 'big' });
+    expect(r.status).toBe(402);
+    expect(r.body.error.code).toBe('insufficient_credits');
+    expect(r.body.error.details).toMatchObject({ balance: 100, required: 125 });
+    const after = (await t.request('GET', `/v1/orgs/${o.id}/credits/transactions`, { token: o.key })).body
+      .data.length;
+    expect(after).toBe(before);
+    await grant(o, { credits: 25, reason: 'top-up' });
+    const ok = await consume(o, { event: 'ai_inference', quantity: 5, idempotency_key: 'big' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.consumption.balance).toBe(0);
+    await checkInvariants(t.deps.database, o.id);
+  });
+
+  it('validates the body and who may consume', async () => {
+    const o = await createTestOrg(t);
+    const unknown = await consume(o, { event: 'teleport', idempotency_key: 'a' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.details.issues[0].field).toBe('event');
+    expect((await consume(o, { event: 'api_call_basic', quantity: 0, idempotency_key: 'a' })).status).toBe(
+      400,
+    );
+    expect((await consume(o, { event: 'api_call_basic', idempotency_key: '' })).status).toBe(400);
+    expect((await consume(o, { event: 'api_call_basic', idempotency_key: 'm' }, o.member.jwt)).status).toBe(
+      403,
+    );
+    expect((await consume(o, { event: 'api_call_basic', idempotency_key: 'm' }, o.admin.jwt)).status).toBe(
+      200,
+    );
+    const other = await createTestOrg(t);
+    expect((await consume(other, { event: 'api_call_basic', idempotency_key: 'x' }, o.key)).status).toBe(404);
+  });
+
+  it('the batch form is atomic and names the failing item', async () => {
+    const o = await createTestOrg(t);
+    const first = await consume(o, { event: 'api_call_basic', quantity: 3, idempotency_key: 'b0' });
+    expect(first.status).toBe(200);
+    const items = [
+      { event: 'api_call_basic', quantity: 3, idempotency_key: 'b0' },
+      { event: 'storage_gb_month', quantity: 5, idempotency_key: 'b1' },
+      { event: 'ai_inference', quantity: 2, idempotency_key: 'b2' },
+    ];
+    const short = await t.request('POST', `/v1/orgs/${o.id}/credits/consume/batch`, {
+      token: o.key,
+      body: { items },
+    });
+    expect(short.status).toBe(402);
+    expect(short.body.error.details).toMatchObject({ index: 2, balance: 97, required: 100 });
+    expect((await balanceOf(o)).balance).toBe(97);
+    const fits = await t.request('POST', `/v1/orgs/${o.id}/credits/consume/batch`, {
+      token: o.key,
+      body: { items: items.slice(0, 2) },
+    });
+    expect(fits.status).toBe(200);
+    expect(
+      fits.body.consumptions.map((c: { replayed: boolean; balance: number }) => [c.replayed, c.balance]),
+    ).toEqual([
+      [true, 97],
+      [false, 47],
+    ]);
+    expect(fits.body.consumptions[0].id).toBe(first.body.consumption.id);
+    const conflict = await t.request('POST', `/v1/orgs/${o.id}/credits/consume/batch`, {
+      token: o.key,
+      body: {
+        items: [
+          { event: 'api_call_basic', idempotency_key: 'c1' },
+          { event: 'api_call_premium', idempotency_key: 'c1' },
+        ],
+      },
+    });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error.details.index).toBe(1);
+    expect((await balanceOf(o)).balance).toBe(47);
+    const unknown = await t.request('POST', `/v1/orgs/${o.id}/credits/consume/batch`, {
+      token: o.key,
+      body: {
+        items: [
+          { event: 'api_call_basic', idempotency_key: 'u0' },
+          { event: 'nope', idempotency_key: 'u1' },
+        ],
+      },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.details.issues[0].field).toBe('items.1.event');
+    await checkInvariants(t.deps.database, o.id);
+  });
+
+  it('expiring grants are never consumed after expiry; the job writes expire entries', async () => {
+    const o = await createTestOrg(t);
+    const soon = new Date(t.deps.clock.nowMs() + 2 * DAY).toISOString();
+    await grant(o, { credits: 40, reason: 'promo', source: 'promotional', expires_at: soon });
+    expect((await balanceOf(o)).balance).toBe(140);
+    t.deps.clock.advance(3 * DAY);
+    // Reads already leave it out; the job writes the entry.
+    const c = await balanceOf(o);
+    expect(c.grants.find((g: { source: string }) => g.source === 'promotional').remaining).toBe(0);
+    expect(await expireDueCredits(t.deps)).toBeGreaterThanOrEqual(1);
+    const tx = (await t.request('GET', `/v1/orgs/${o.id}/credits/transactions`, { token: o.key })).body.data;
+    expect(tx[0]).toMatchObject({ kind: 'expire', amount: -40 });
+    await checkInvariants(t.deps.database, o.id);
+  });
+
+  it("pages the ledger newest first by cursor; another org's cursor is refused", async () => {
+    const o = await createTestOrg(t);
+    for (let i = 0; i < 5; i++) await consume(o, { event: 'api_call_basic', idempotency_key: `p${i}` });
+    const page1 = await t.request('GET', `/v1/orgs/${o.id}/credits/transactions?limit=3`, { token: o.key });
+    expect(page1.body.has_more).toBe(true);
+    expect(page1.body.data.map((e: { balance_after: number }) => e.balance_after)).toEqual([95, 96, 97]);
+    const page2 = await t.request(
+      'GET',
+      `/v1/orgs/${o.id}/credits/transactions?limit=3&starting_after=${page1.body.data[2].id}`,
+      { token: o.key },
+    );
+    expect(
+      page2.body.data.map((e: { kind: string; balance_after: number }) => [e.kind, e.balance_after]),
+    ).toEqual([
+      ['consume', 98],
+      ['consume', 99],
+      ['grant', 100],
+    ]);
+    expect(page2.body.has_more).toBe(false);
+    const other = await createTestOrg(t);
+    const foreign = await t.request(
+      'GET',
+      `/v1/orgs/${other.id}/credits/transactions?starting_after=${page1.body.data[0].id}`,
+      { token: other.key },
+    );
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error.details.issues[0].field).toBe('starting_after');
+  });
+});
+
+describe('credits: invariants over the whole database', () => {
+  it('hold for every org touched by this file', async () => {
+    const orgs = await withSystemTx(t.deps.database, (tx) =>
+      tx.execute('SELECT org_id FROM credit_accounts' as never),
+    );
+    for (const row of (orgs as unknown as { rows: { org_id: string }[] }).rows)
+      await checkInvariants(t.deps.database, row.org_id);
+  });
+});
