@@ -18,6 +18,7 @@ import { registerApiKeyRoutes } from './modules/api-keys/routes.ts';
 import { registerAuditRoutes } from './modules/audit/routes.ts';
 import { registerCatalogRoutes } from './modules/catalog/routes.ts';
 import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
+import { registerCreditAlertRoutes } from './modules/credit-alerts/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
@@ -120,6 +121,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerCheckoutRoutes(s, deps);
     registerPaymentIntentRoutes(s, deps);
     registerPortalRoutes(s, deps);
+    registerCreditAlertRoutes(s, deps);
     registerInvoiceRoutes(s, deps);
     registerPaymentHistoryRoutes(s, deps);
     registerOutgoingWebhookRoutes(s, deps);

@@ -1,5 +1,7 @@
 import type { Deps } from './deps.ts';
 import type { Task } from './jobs/index.ts';
+import { autoTopUpTask } from './modules/credit-alerts/autoTopUpTask.ts';
+import { checkAutoTopUpTask } from './modules/credit-alerts/checkAutoTopUpTask.ts';
 import { syncCustomerTask } from './modules/customers/syncCustomerTask.ts';
 import { deliverWebhookTask } from './modules/outgoing-webhooks/deliverWebhookTask.ts';
 import { reconcileDriftTask } from './modules/reconciliation/driftTask.ts';
@@ -12,4 +14,6 @@ export const tasks: readonly Task<unknown, Deps>[] = [
   syncCustomerTask as Task<unknown, Deps>,
   deliverWebhookTask as Task<unknown, Deps>,
   reconcileDriftTask as Task<unknown, Deps>,
+  autoTopUpTask as Task<unknown, Deps>,
+  checkAutoTopUpTask as Task<unknown, Deps>,
 ];

@@ -10,8 +10,8 @@ import { applySubscription } from './applySubscription.ts';
 import type { PlanChoice } from './catalogLookup.ts';
 import { getSubscription } from './getSubscription.ts';
 import { loadChangeContext } from './liveSubscription.ts';
-import { meteredItems } from './planItem.ts';
 import { invoicePaymentOutcome } from './paymentOutcome.ts';
+import { meteredItems } from './planItem.ts';
 import { classifyChange } from './previewChange.ts';
 import { releaseSchedule } from './releaseSchedule.ts';
 
