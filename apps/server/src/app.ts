@@ -23,6 +23,7 @@ import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
+import { registerMeteredUsageRoutes } from './modules/metered-usage/routes.ts';
 import { registerOrgRoutes } from './modules/orgs/routes.ts';
 import { registerOutgoingWebhookRoutes } from './modules/outgoing-webhooks/routes.ts';
 import { registerPaymentMethodRoutes } from './modules/payment-methods/routes.ts';
@@ -122,6 +123,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerPaymentIntentRoutes(s, deps);
     registerPortalRoutes(s, deps);
     registerCreditAlertRoutes(s, deps);
+    registerMeteredUsageRoutes(s, deps);
     registerInvoiceRoutes(s, deps);
     registerPaymentHistoryRoutes(s, deps);
     registerOutgoingWebhookRoutes(s, deps);

@@ -3,6 +3,7 @@ import type { Task } from './jobs/index.ts';
 import { autoTopUpTask } from './modules/credit-alerts/autoTopUpTask.ts';
 import { checkAutoTopUpTask } from './modules/credit-alerts/checkAutoTopUpTask.ts';
 import { syncCustomerTask } from './modules/customers/syncCustomerTask.ts';
+import { reportUsageTask } from './modules/metered-usage/reportUsageTask.ts';
 import { deliverWebhookTask } from './modules/outgoing-webhooks/deliverWebhookTask.ts';
 import { reconcileDriftTask } from './modules/reconciliation/driftTask.ts';
 
@@ -16,4 +17,5 @@ export const tasks: readonly Task<unknown, Deps>[] = [
   reconcileDriftTask as Task<unknown, Deps>,
   autoTopUpTask as Task<unknown, Deps>,
   checkAutoTopUpTask as Task<unknown, Deps>,
+  reportUsageTask as Task<unknown, Deps>,
 ];
