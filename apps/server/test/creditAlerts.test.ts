@@ -231,6 +231,16 @@ describe('auto top-up', () => {
     expect(await topUpIntents(org)).toHaveLength(1);
   });
 
+  it('many processes reporting the same crossing at once start one purchase', async () => {
+    const org = await orgWithCard('pm_card_visa');
+    await change(org, 20);
+    const crossing = { orgId: org.id, before: 120, after: 20, consumed: 100, at: t.deps.clock.now() };
+    await Promise.all(Array.from({ length: 24 }, () => afterBalanceChange(t.deps, [crossing])));
+    await Promise.all([t.runJobs(), t.runJobs()]);
+    await t.runJobs();
+    expect(await topUpIntents(org)).toHaveLength(1);
+  });
+
   it('no payment method: a failure alert naming it', async () => {
     const org = await orgWithCard(null);
     await afterBalanceChange(t.deps, [await change(org, 10)]);
