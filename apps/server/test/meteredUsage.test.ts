@@ -141,4 +141,39 @@ describe('metered add-ons', () => {
     ).toBe(true);
     expect(renewal!.total).toBe(19900 + 35 + 2 + 40);
   });
+
+  it('plan changes keep the metered items: preview, scheduled downgrade, renewal', async () => {
+    const org = await subscribed('enterprise');
+    await track(org, { addon: 'sms', quantity: 4, idempotency_key: 'dg-1' });
+    await advanceBoth(t, 10);
+    await t.runJobs();
+    const preview = await t.request('POST', `/v1/orgs/${org.id}/subscription/preview`, {
+      token: org.key,
+      body: { plan: 'basic' },
+    });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    expect(preview.body).toMatchObject({ change: 'downgrade', amount_due_now: 0 });
+    const res = await t.request('PATCH', `/v1/orgs/${org.id}/subscription`, {
+      token: org.key,
+      body: { plan: 'basic' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.subscription).toMatchObject({ plan: 'enterprise', pending_change: { plan: 'basic' } });
+    const periodEnd = new Date(res.body.subscription.current_period_end).getTime();
+    await advanceBoth(t, Math.ceil((periodEnd - t.deps.clock.nowMs()) / 1000) + 2 * 3_600);
+    await t.runJobs();
+    const after = await t.request('GET', `/v1/orgs/${org.id}/subscription`, { token: org.key });
+    expect(after.body).toMatchObject({ plan: 'basic', status: 'active', pending_change: null });
+    const customer = (await t.request('GET', `/v1/orgs/${org.id}`, { token: org.key })).body
+      .stripe_customer_id;
+    const live = (await t.deps.stripe.subscriptions.list({ customer })).data[0]!;
+    expect(live.items.data.map((i) => i.price.lookup_key).sort()).toEqual([
+      'tg_basic_monthly',
+      'tg_metered_sms',
+    ]);
+    const invoices = await t.deps.stripe.invoices.list({ customer, limit: 10 });
+    const renewal = invoices.data.find((i) => i.billing_reason === 'subscription_cycle')!;
+    const lines = await t.deps.stripe.invoices.listLineItems(renewal.id, { limit: 100 });
+    expect(lines.data.map((l) => l.amount).sort((a, b) => a - b)).toEqual([20, 2900]);
+  });
 });
