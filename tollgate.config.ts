@@ -65,6 +65,8 @@ export default defineCatalog({
       meterEventName: 'tollgate_webhook_call',
     },
   ],
+  // Consumption beyond the balance on plans with allowOverage, billed per credit: "1" = $0.01.
+  creditOverage: { name: 'Credit overage', unitAmountDecimal: '1' },
   coupons: [
     {
       id: 'LAUNCH20',

@@ -16,6 +16,7 @@ import { scheduleCreditExpiry } from './modules/credits/expireCreditsTask.ts';
 import { DEMO_ORGS, demoOrgKey, seedDemo } from './modules/demo/seedDemo.ts';
 import { DEMO_WEBHOOK_SECRET, startDemoEmulator } from './modules/demo/startDemoEmulator.ts';
 import { createLiveHub } from './modules/live/liveHub.ts';
+import { scheduleUsageReport } from './modules/metered-usage/reportUsageTask.ts';
 import { scheduleDriftCheck } from './modules/reconciliation/driftTask.ts';
 import { registerReconcileMetrics } from './modules/reconciliation/metrics.ts';
 import { createInboxProcessor } from './modules/webhooks/inboxProcessor.ts';
@@ -113,6 +114,7 @@ async function main() {
   // The drift check reschedules itself; this plants the first run (deduplicated per time slot).
   if (env.WORKER_CONCURRENCY > 0) await scheduleDriftCheck(deps);
   if (env.WORKER_CONCURRENCY > 0) await scheduleCreditExpiry(deps);
+  if (env.WORKER_CONCURRENCY > 0) await scheduleUsageReport(deps);
   if (env.WORKER_CONCURRENCY > 0) inbox.start();
   // Demo: the embedded emulator delivers its events to our endpoint, signed like Stripe.
   if (emulator) {

@@ -178,6 +178,7 @@ describe('catalog push', () => {
         ['sms', 'tollgate_sms', '5'],
         ['email', 'tollgate_email', '1'],
         ['webhook_call', 'tollgate_webhook_call', '0.1'],
+        ['credit_overage', 'tollgate_credit_overage', '1'],
       ] as const) {
         const meter = meters.find((m) => m.event_name === event);
         expect(meter).toMatchObject({ status: 'active', default_aggregation: { formula: 'sum' } });
@@ -190,6 +191,7 @@ describe('catalog push', () => {
         'tg_metered_sms',
         'tg_metered_email',
         'tg_metered_webhook_call',
+        'tg_metered_credit_overage',
       ]);
     }
 
@@ -216,7 +218,7 @@ describe('catalog push', () => {
     const rows = await t.deps.database.query<{ id: string; lookup_key: string }>(
       'SELECT id, lookup_key FROM prices WHERE active ORDER BY lookup_key',
     );
-    expect(rows).toHaveLength(metersSupported ? 14 : 11);
+    expect(rows).toHaveLength(metersSupported ? 15 : 11);
     expect(rows.find((r) => r.lookup_key === 'tg_basic_monthly')?.id).toBe(
       (await priceByKey('tg_basic_monthly')).id,
     );
@@ -243,6 +245,7 @@ describe('catalog push', () => {
     // Stripe lists add-ons created in the same second in id order, not the file's order.
     const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
     if (metersSupported) expect(parsed.meteredAddons.sort(byKey)).toEqual(source.meteredAddons.sort(byKey));
+    if (metersSupported) expect(parsed.creditOverage).toEqual(source.creditOverage);
     expect(notes.filter((n) => n.startsWith('invalid'))).toEqual([]);
   });
 });

@@ -216,4 +216,26 @@ export const orgRouteCases: OrgRouteCase[] = [
     minRole: 'member',
     invalid: { query: 'limit=0', field: 'limit' },
   },
+  { method: 'GET', path: '/v1/orgs/{org}/credits/settings', minRole: 'admin' },
+  {
+    method: 'PUT',
+    path: '/v1/orgs/{org}/credits/settings',
+    minRole: 'admin',
+    body: () => ({ low_balance: { threshold: 100 } }),
+    invalid: { body: { low_balance: { threshold: -1 } }, field: 'low_balance.threshold' },
+  },
+  {
+    method: 'GET',
+    path: '/v1/orgs/{org}/credits/alerts',
+    minRole: 'member',
+    invalid: { query: 'limit=0', field: 'limit' },
+  },
+  {
+    method: 'POST',
+    path: '/v1/orgs/{org}/usage',
+    minRole: 'admin',
+    body: () => ({ addon: 'sms', quantity: 1, idempotency_key: 'security-suite-1' }),
+    invalid: { body: { addon: 'sms', quantity: 0, idempotency_key: 'k' }, field: 'quantity' },
+  },
+  { method: 'GET', path: '/v1/orgs/{org}/usage', minRole: 'member' },
 ];

@@ -4222,6 +4222,485 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orgs/{org}/credits/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Low-balance and unusual-usage alert settings and auto top-up */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditSettings"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /**
+         * Replace the alert and auto top-up settings (omitted sections are turned off)
+         * @description Low balance: `threshold` (credits) or `percent` (of the current period allocation), not both. Unusual usage: the last hour above `factor` × the trailing hourly average. Auto top-up: below `threshold`, buy `pack` (a catalog credit pack) off-session with the default card.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @default {
+                         *       "threshold": null,
+                         *       "percent": null
+                         *     }
+                         */
+                        low_balance?: {
+                            /** @default null */
+                            threshold?: number | null;
+                            /** @default null */
+                            percent?: number | null;
+                        };
+                        /**
+                         * @default {
+                         *       "enabled": false,
+                         *       "factor": 3
+                         *     }
+                         */
+                        unusual_usage?: {
+                            /** @default false */
+                            enabled?: boolean;
+                            /** @default 3 */
+                            factor?: number;
+                        };
+                        /**
+                         * @default {
+                         *       "enabled": false,
+                         *       "threshold": null,
+                         *       "pack": null
+                         *     }
+                         */
+                        auto_top_up?: {
+                            /** @default false */
+                            enabled?: boolean;
+                            /** @default null */
+                            threshold?: number | null;
+                            /** @default null */
+                            pack?: string | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditSettings"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/credits/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Credit alerts raised for the org, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    starting_after?: string;
+                };
+                header?: never;
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["CreditAlert"][];
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Current-period usage and estimated charges per metered add-on and credit overage */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            period_start: string | null;
+                            period_end: string | null;
+                            currency: string | null;
+                            estimated_total: number;
+                            data: {
+                                addon: string;
+                                name: string;
+                                meter_event_name: string;
+                                quantity: number;
+                                reported_quantity: number;
+                                unit_amount_decimal: string;
+                                currency: string;
+                                estimated_charge: number;
+                                stripe_quantity: number | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Record usage of a metered add-on (billed through Stripe billing meters)
+         * @description Idempotent by `idempotency_key`: a replay returns the first record with `replayed: true`. 409 when the org has no paid subscription (or a yearly one: add-ons are billed monthly).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        addon: string;
+                        quantity: number;
+                        idempotency_key: string;
+                        /** Format: date-time */
+                        occurred_at?: string;
+                        metadata?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            usage: components["schemas"]["MeteredUsage"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orgs/{org}/invoices": {
         parameters: {
             query?: never;
@@ -5980,6 +6459,31 @@ export interface components {
             event: string | null;
             created_at: string;
         };
+        CreditSettingsInput: {
+            low_balance: {
+                threshold: number | null;
+                percent: number | null;
+            };
+            unusual_usage: {
+                enabled: boolean;
+                factor: number;
+            };
+            auto_top_up: {
+                enabled: boolean;
+                threshold: number | null;
+                pack: string | null;
+                in_flight: string | null;
+            };
+        };
+        CreditAlertInput: {
+            id: string;
+            /** @enum {string} */
+            kind: "low_balance" | "unusual_usage" | "auto_top_up_failed";
+            data: {
+                [key: string]: unknown;
+            };
+            created_at: string;
+        };
         MemberInput: {
             id: string;
             user_id: string;
@@ -6014,6 +6518,13 @@ export interface components {
             hosted_invoice_url: string | null;
             /** @description Tollgate's PDF of the invoice (same credentials as this call) */
             pdf_url: string;
+        };
+        MeteredUsageInput: {
+            id: string;
+            addon: string;
+            quantity: number;
+            occurred_at: string;
+            replayed: boolean;
         };
         OrgInput: {
             id: string;
@@ -6370,6 +6881,31 @@ export interface components {
             event: string | null;
             created_at: string;
         };
+        CreditSettings: {
+            low_balance: {
+                threshold: number | null;
+                percent: number | null;
+            };
+            unusual_usage: {
+                enabled: boolean;
+                factor: number;
+            };
+            auto_top_up: {
+                enabled: boolean;
+                threshold: number | null;
+                pack: string | null;
+                in_flight: string | null;
+            };
+        };
+        CreditAlert: {
+            id: string;
+            /** @enum {string} */
+            kind: "low_balance" | "unusual_usage" | "auto_top_up_failed";
+            data: {
+                [key: string]: unknown;
+            };
+            created_at: string;
+        };
         Member: {
             id: string;
             user_id: string;
@@ -6404,6 +6940,13 @@ export interface components {
             hosted_invoice_url: string | null;
             /** @description Tollgate's PDF of the invoice (same credentials as this call) */
             pdf_url: string;
+        };
+        MeteredUsage: {
+            id: string;
+            addon: string;
+            quantity: number;
+            occurred_at: string;
+            replayed: boolean;
         };
         Org: {
             id: string;

@@ -13,6 +13,7 @@ CREATE TABLE "credit_settings" (
 	"low_balance_threshold" integer,
 	"low_balance_percent" integer,
 	"low_balance_alerted" boolean DEFAULT false NOT NULL,
+	"low_balance_crossings" integer DEFAULT 0 NOT NULL,
 	"unusual_usage_factor" double precision,
 	"unusual_usage_alerted_hour" timestamp with time zone,
 	"auto_top_up_enabled" boolean DEFAULT false NOT NULL,
@@ -20,6 +21,7 @@ CREATE TABLE "credit_settings" (
 	"auto_top_up_pack" text,
 	"auto_top_up_in_flight" text,
 	"auto_top_up_started_at" timestamp with time zone,
+	"auto_top_up_attempts" integer DEFAULT 0 NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -34,6 +36,7 @@ CREATE TABLE "metered_usage" (
 	"occurred_at" timestamp with time zone NOT NULL,
 	"reported_at" timestamp with time zone,
 	"report_attempts" integer DEFAULT 0 NOT NULL,
+	"next_report_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"last_error" text,
 	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
@@ -46,7 +49,7 @@ CREATE UNIQUE INDEX "credit_alerts_cause_key" ON "credit_alerts" USING btree ("c
 CREATE INDEX "credit_alerts_org_idx" ON "credit_alerts" USING btree ("org_id","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "metered_usage_identifier" ON "metered_usage" USING btree ("identifier");--> statement-breakpoint
 CREATE UNIQUE INDEX "metered_usage_key" ON "metered_usage" USING btree ("org_id","idempotency_key");--> statement-breakpoint
-CREATE INDEX "metered_usage_unreported_idx" ON "metered_usage" USING btree ("reported_at","created_at");--> statement-breakpoint
+CREATE INDEX "metered_usage_unreported_idx" ON "metered_usage" USING btree ("reported_at","next_report_at");--> statement-breakpoint
 CREATE INDEX "metered_usage_org_idx" ON "metered_usage" USING btree ("org_id","addon_key","occurred_at");--> statement-breakpoint
 SELECT tollgate_enable_tenant_rls('credit_settings');
 --> statement-breakpoint

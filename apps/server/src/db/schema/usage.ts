@@ -27,6 +27,8 @@ export const creditSettings = pgTable('credit_settings', {
   lowBalancePercent: integer('low_balance_percent'),
   /** True once an alert fired for the current crossing; re-armed when the balance rises above again. */
   lowBalanceAlerted: boolean('low_balance_alerted').notNull().default(false),
+  /** Counts low-balance crossings: names each alert's cause key (one alert per crossing). */
+  lowBalanceCrossings: integer('low_balance_crossings').notNull().default(0),
   /** Unusual usage: last hour above k × the trailing hourly average. */
   unusualUsageFactor: doublePrecision('unusual_usage_factor'),
   unusualUsageAlertedHour: ts('unusual_usage_alerted_hour'),
@@ -36,6 +38,8 @@ export const creditSettings = pgTable('credit_settings', {
   /** The purchase in flight (payment intent id), at most one. */
   autoTopUpInFlight: text('auto_top_up_in_flight'),
   autoTopUpStartedAt: ts('auto_top_up_started_at'),
+  /** Counts purchases started: the deterministic idempotency key of each is (org, attempt). */
+  autoTopUpAttempts: integer('auto_top_up_attempts').notNull().default(0),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
@@ -75,6 +79,8 @@ export const meteredUsage = pgTable(
     occurredAt: ts('occurred_at').notNull(),
     reportedAt: ts('reported_at'),
     reportAttempts: integer('report_attempts').notNull().default(0),
+    /** When the next report attempt is due (backoff after a failure). */
+    nextReportAt: ts('next_report_at').notNull().defaultNow(),
     lastError: text('last_error'),
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
     createdAt: ts('created_at').notNull().defaultNow(),
@@ -82,7 +88,7 @@ export const meteredUsage = pgTable(
   (t) => [
     uniqueIndex('metered_usage_identifier').on(t.identifier),
     uniqueIndex('metered_usage_key').on(t.orgId, t.idempotencyKey),
-    index('metered_usage_unreported_idx').on(t.reportedAt, t.createdAt),
+    index('metered_usage_unreported_idx').on(t.reportedAt, t.nextReportAt),
     index('metered_usage_org_idx').on(t.orgId, t.addonKey, t.occurredAt),
   ],
 );

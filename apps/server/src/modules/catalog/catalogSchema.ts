@@ -90,6 +90,26 @@ export const meteredAddonSchema = z
   })
   .strict();
 
+/** The key and event name credit overage is metered under (the ledger writes these rows). */
+export const CREDIT_OVERAGE_KEY = 'credit_overage';
+export const CREDIT_OVERAGE_EVENT = 'tollgate_credit_overage';
+
+/**
+ * What one credit consumed beyond the balance costs on plans with `allowOverage`: pushed as a
+ * metered price (product `tg_metered_credit_overage`, its own billing meter) like an add-on.
+ */
+export const creditOverageSchema = z
+  .object({
+    name: z.string().min(1).default('Credit overage'),
+    /** Per credit, minor units as a decimal string: "1" = $0.01. */
+    unitAmountDecimal: decimalMinor,
+    meterEventName: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,99}$/)
+      .default(CREDIT_OVERAGE_EVENT),
+  })
+  .strict();
+
 export const couponSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9_-]{1,60}$/),
@@ -120,6 +140,7 @@ export const catalogSchema = z
     plans: z.array(planSchema).min(1),
     creditPacks: z.array(creditPackSchema).default([]),
     meteredAddons: z.array(meteredAddonSchema).default([]),
+    creditOverage: creditOverageSchema.optional(),
     coupons: z.array(couponSchema).default([]),
     portal: z
       .object({
@@ -158,6 +179,20 @@ export const catalogSchema = z
       c.meteredAddons.map((a) => a.meterEventName),
       'meteredAddons',
     );
+    c.meteredAddons.forEach((a, i) => {
+      if (a.key === CREDIT_OVERAGE_KEY)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['meteredAddons', i, 'key'],
+          message: `"${CREDIT_OVERAGE_KEY}" is reserved: configure it as creditOverage`,
+        });
+      if (a.meterEventName === c.creditOverage?.meterEventName)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['meteredAddons', i, 'meterEventName'],
+          message: 'already used by creditOverage',
+        });
+    });
     // Stripe treats promotion codes case-insensitively.
     c.coupons.forEach((coupon, i) => {
       const others = c.coupons.slice(0, i).flatMap((o) => o.promotionCodes.map((x) => x.toLowerCase()));

@@ -26,6 +26,7 @@ describe('computeChanges', () => {
       ['tg_metered_sms', METERS_UNSUPPORTED],
       ['tg_metered_email', METERS_UNSUPPORTED],
       ['tg_metered_webhook_call', METERS_UNSUPPORTED],
+      ['tg_metered_credit_overage', METERS_UNSUPPORTED],
     ]);
     expect(
       changes.some(

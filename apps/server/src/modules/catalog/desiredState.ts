@@ -1,5 +1,12 @@
 import Stripe from 'stripe';
-import { type Catalog, type Interval, lookupKeys, type Plan, type PriceSpec } from './catalogSchema.ts';
+import {
+  type Catalog,
+  CREDIT_OVERAGE_KEY,
+  type Interval,
+  lookupKeys,
+  type Plan,
+  type PriceSpec,
+} from './catalogSchema.ts';
 
 /**
  * What Stripe should hold for a catalog: products with stable ids, prices by lookup key, billing
@@ -177,7 +184,20 @@ export function desiredState(catalog: Catalog): DesiredState {
     });
   }
   const meters: DesiredMeter[] = [];
-  for (const addon of catalog.meteredAddons) {
+  // Credit overage is billed like an add-on: its own product, meter and metered price.
+  const overage = catalog.creditOverage;
+  const addons = overage
+    ? [
+        ...catalog.meteredAddons,
+        {
+          key: CREDIT_OVERAGE_KEY,
+          name: overage.name,
+          unitAmountDecimal: overage.unitAmountDecimal,
+          meterEventName: overage.meterEventName,
+        },
+      ]
+    : catalog.meteredAddons;
+  for (const addon of addons) {
     const md = { ...tag('metered', addon.key), tollgate_meter_event: addon.meterEventName };
     products.push({
       id: productIds.metered(addon.key),

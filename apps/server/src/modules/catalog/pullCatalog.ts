@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import { withStripeRetry } from '../../stripe/withStripeRetry.ts';
-import type { CatalogInput } from './catalogSchema.ts';
+import { type CatalogInput, CREDIT_OVERAGE_KEY } from './catalogSchema.ts';
 import { CATALOG_TAG, type RefKind } from './desiredState.ts';
 import { CatalogError, parseCatalog } from './loadCatalog.ts';
 import { normalizeDecimal } from './priceTerms.ts';
@@ -106,6 +106,7 @@ export async function pullCatalog(stripe: Stripe): Promise<PullResult> {
     plans: [] as PlanInput[],
     creditPacks: [] as NonNullable<CatalogInput['creditPacks']>,
     meteredAddons: [] as NonNullable<CatalogInput['meteredAddons']>,
+    creditOverage: undefined as CatalogInput['creditOverage'],
     coupons: [] as NonNullable<CatalogInput['coupons']>,
   };
 
@@ -167,12 +168,16 @@ export async function pullCatalog(stripe: Stripe): Promise<PullResult> {
       const meter = meters.find((m) => m.id === price?.recurring?.meter);
       const eventName = meter?.event_name ?? md.tollgate_meter_event;
       if (!eventName) notes.push(`metered add-on ${key}: meter event name unknown, set meterEventName`);
-      catalog.meteredAddons.push({
+      const addon = {
         key,
         name: product.name,
         unitAmountDecimal: normalizeDecimal(price?.unit_amount_decimal) ?? String(price?.unit_amount ?? 0),
         meterEventName: eventName ?? key,
-      });
+      };
+      if (key === CREDIT_OVERAGE_KEY) {
+        const { key: _k, ...rest } = addon;
+        catalog.creditOverage = rest;
+      } else catalog.meteredAddons.push(addon);
     }
   }
 

@@ -6,6 +6,7 @@ import { stripeErrorToDomain } from '../../stripe/classifyStripeError.ts';
 import { withStripeRetry } from '../../stripe/withStripeRetry.ts';
 import { type AuditContext, recordAudit, systemAudit } from '../audit/recordAudit.ts';
 import { applySubscription } from '../subscriptions/applySubscription.ts';
+import { planItem } from '../subscriptions/planItem.ts';
 import { presentCheckoutSession } from './presentCheckoutSession.ts';
 import { findOrgBilling, markTrialUsed } from './repo.ts';
 
@@ -76,7 +77,7 @@ async function projectSubscription(
           via: 'checkout',
           checkout_session: sessionId,
           plan: sub.metadata?.tollgate_plan ?? null,
-          seats: sub.items.data[0]?.quantity ?? 1,
+          seats: planItem(sub)?.quantity ?? 1,
           status: sub.status,
         },
       });

@@ -11,6 +11,9 @@ export const OUTGOING_EVENT_TYPES = [
   'access.restricted',
   'credits.low',
   'invoice.paid',
+  'credits.unusual_usage',
+  'credits.auto_top_up_succeeded',
+  'credits.auto_top_up_failed',
 ] as const;
 
 export type OutgoingEventType = (typeof OUTGOING_EVENT_TYPES)[number];

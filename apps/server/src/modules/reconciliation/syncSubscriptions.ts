@@ -5,6 +5,7 @@ import { withOrgTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
 import { withStripeRetry } from '../../stripe/withStripeRetry.ts';
 import { applySubscription } from '../subscriptions/applySubscription.ts';
+import { planItem } from '../subscriptions/planItem.ts';
 
 const ENDED = ['canceled', 'incomplete_expired'];
 
@@ -51,8 +52,8 @@ async function pendingChange(deps: Pick<Deps, 'stripe'>, sub: Stripe.Subscriptio
   const scheduleId = typeof sub.schedule === 'string' ? sub.schedule : sub.schedule?.id;
   if (!scheduleId || ENDED.includes(sub.status)) return {};
   const schedule = await withStripeRetry(() => deps.stripe.subscriptionSchedules.retrieve(scheduleId));
-  const current = sub.items.data[0]?.price.id;
-  const now = sub.items.data[0]?.current_period_start ?? 0;
+  const current = planItem(sub)?.price.id;
+  const now = planItem(sub)?.current_period_start ?? 0;
   const next = schedule.phases.find((p) => p.start_date > now);
   const nextItem = next?.items[0];
   const price = nextItem ? (typeof nextItem.price === 'string' ? nextItem.price : nextItem.price.id) : null;

@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Tx } from '../../db/client.ts';
 import { organizations, subscriptions } from '../../db/schema/index.ts';
+import { planItem } from './planItem.ts';
 import { findPrice } from './repo.ts';
 
 const toDate = (s: number | null | undefined) => (s ? new Date(s * 1000) : null);
@@ -24,7 +25,7 @@ export async function applySubscription(
     pendingChangeAt?: Date | null;
   } = {},
 ): Promise<boolean> {
-  const item = sub.items.data[0];
+  const item = planItem(sub);
   const priceId = item?.price.id ?? null;
   const price = priceId ? await findPrice(tx, priceId) : null;
   const scheduleId = idOf(sub.schedule as string | { id: string } | null);

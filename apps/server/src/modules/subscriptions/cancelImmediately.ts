@@ -9,6 +9,7 @@ import { type AuditContext, recordAudit } from '../audit/recordAudit.ts';
 import { applySubscription } from './applySubscription.ts';
 import { getSubscription } from './getSubscription.ts';
 import { invoicePaymentOutcome } from './paymentOutcome.ts';
+import { planItem } from './planItem.ts';
 import { findLiveSubscription } from './repo.ts';
 
 /**
@@ -21,7 +22,7 @@ export async function cancelImmediately(deps: Deps, audit: AuditContext, orgId: 
   let refunded: { id: string; amount: number } | null = null;
   try {
     const sub = await withStripeRetry(() => deps.stripe.subscriptions.retrieve(row.id));
-    const item = sub.items.data[0]!;
+    const item = planItem(sub)!;
     const canceled: Stripe.Subscription = await withStripeRetry(() =>
       deps.stripe.subscriptions.cancel(
         row.id,

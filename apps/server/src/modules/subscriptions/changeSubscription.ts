@@ -11,6 +11,7 @@ import type { PlanChoice } from './catalogLookup.ts';
 import { getSubscription } from './getSubscription.ts';
 import { loadChangeContext } from './liveSubscription.ts';
 import { invoicePaymentOutcome } from './paymentOutcome.ts';
+import { meteredItems } from './planItem.ts';
 import { classifyChange } from './previewChange.ts';
 import { releaseSchedule } from './releaseSchedule.ts';
 
@@ -118,6 +119,8 @@ export async function changeSubscription(deps: Deps, audit: AuditContext, orgId:
         )
       ).id;
     const schedule = await withStripeRetry(() => deps.stripe.subscriptionSchedules.retrieve(scheduleId));
+    // Phases list every item: metered add-ons must be carried into both or the schedule drops them.
+    const addons = meteredItems(sub).map((i) => ({ price: i.price.id }));
     const currentPhase = schedule.phases[0];
     await withStripeRetry(() =>
       deps.stripe.subscriptionSchedules.update(
@@ -126,13 +129,13 @@ export async function changeSubscription(deps: Deps, audit: AuditContext, orgId:
           end_behavior: 'release',
           phases: [
             {
-              items: [{ price: item.price.id, quantity: item.quantity ?? 1 }],
+              items: [{ price: item.price.id, quantity: item.quantity ?? 1 }, ...addons],
               start_date: currentPhase?.start_date ?? item.current_period_start,
               end_date: item.current_period_end,
               proration_behavior: 'none',
             },
             {
-              items: [{ price: next.price.id, quantity: input.seats }],
+              items: [{ price: next.price.id, quantity: input.seats }, ...addons],
               proration_behavior: 'none',
               metadata: { tollgate_plan: next.plan.key },
             },

@@ -4,6 +4,7 @@ import { DomainError } from '../../http/errors.ts';
 import { stripeErrorToDomain } from '../../stripe/classifyStripeError.ts';
 import { withStripeRetry } from '../../stripe/withStripeRetry.ts';
 import { type PlanChoice, resolvePlanPrice } from './catalogLookup.ts';
+import { planItem } from './planItem.ts';
 import { findLiveSubscription, findPrice } from './repo.ts';
 
 /**
@@ -25,7 +26,7 @@ export async function loadChangeContext(
   });
   try {
     const sub = await withStripeRetry(() => deps.stripe.subscriptions.retrieve(local.row.id));
-    const item = sub.items.data[0];
+    const item = planItem(sub);
     if (!item) throw new DomainError('internal', 'subscription has no items');
     return { ...local, sub, item };
   } catch (err) {

@@ -5,6 +5,7 @@ import { applyCreditPayment } from '../../credits/applyCreditPayment.ts';
 import { publishOrgChange } from '../../live/publishOrgChange.ts';
 import { emitOutgoing } from '../../outgoing-webhooks/emitOutgoing.ts';
 import { applySubscription } from '../../subscriptions/applySubscription.ts';
+import { planItem } from '../../subscriptions/planItem.ts';
 import { type Handler, idOf } from './context.ts';
 
 /**
@@ -21,7 +22,7 @@ export const onSubscription: Handler = async ({ deps, event, orgId, object }) =>
       subscription: sub.id,
       status: sub.status,
       cancel_at_period_end: sub.cancel_at_period_end,
-      price: sub.items.data[0]?.price.id ?? null,
+      price: planItem(sub)?.price.id ?? null,
     };
     if (changed) await publishOrgChange(tx, orgId, { type: 'subscription.updated', id: sub.id, data });
     if (event.type.startsWith('customer.subscription.'))
