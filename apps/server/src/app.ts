@@ -19,6 +19,7 @@ import { registerAuditRoutes } from './modules/audit/routes.ts';
 import { registerCatalogRoutes } from './modules/catalog/routes.ts';
 import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
+import { registerEntitlementRoutes } from './modules/entitlements/routes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
@@ -125,6 +126,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerOutgoingWebhookRoutes(s, deps);
     registerLiveRoutes(s, deps);
     if (deps.env.demo) registerDevSignInRoutes(s, deps);
+    registerEntitlementRoutes(s, deps);
   });
 
   const dashboardDir = opts.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
