@@ -195,4 +195,20 @@ export const orgRouteCases: OrgRouteCase[] = [
     body: () => ({ idempotency_key: 'refund_0000001' }),
     invalid: { body: { amount: 0, idempotency_key: 'refund_0000001' }, field: 'amount' },
   },
+  { method: 'GET', path: '/v1/orgs/{org}/entitlements', minRole: 'member' },
+  {
+    method: 'GET',
+    path: '/v1/orgs/{org}/entitlements/{feature}',
+    minRole: 'member',
+    params: () => ({ feature: 'api_access' }),
+    invalid: { query: 'quantity=0', field: 'quantity' },
+  },
+  {
+    method: 'PUT',
+    path: '/v1/orgs/{org}/entitlements/{feature}/usage',
+    minRole: 'admin',
+    params: () => ({ feature: 'projects' }),
+    body: () => ({ usage: 1 }),
+    invalid: { body: { usage: -1 }, field: 'usage' },
+  },
 ];

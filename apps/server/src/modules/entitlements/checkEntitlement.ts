@@ -47,9 +47,13 @@ export async function entitlementInputs(
 }
 
 function unknownFeature(feature: string) {
-  return new DomainError('not_found', `feature "${feature}" not found: not a catalog feature or usage event`, {
-    feature,
-  });
+  return new DomainError(
+    'not_found',
+    `feature "${feature}" not found: not a catalog feature or usage event`,
+    {
+      feature,
+    },
+  );
 }
 
 /**
@@ -71,9 +75,10 @@ export async function checkEntitlement(
 /** Every catalog feature, then every usage event, as one check each. */
 export async function listEntitlements(deps: Deps, orgId: string): Promise<Entitlement[]> {
   const { catalog, snapshot, now } = await entitlementInputs(deps, orgId);
-  return [...catalog.features.keys(), ...[...catalog.usageEvents.keys()].filter((k) => !catalog.features.has(k))].map(
-    (f) => decideEntitlement(catalog, snapshot, f, now),
-  );
+  return [
+    ...catalog.features.keys(),
+    ...[...catalog.usageEvents.keys()].filter((k) => !catalog.features.has(k)),
+  ].map((f) => decideEntitlement(catalog, snapshot, f, now));
 }
 
 export { unknownFeature };

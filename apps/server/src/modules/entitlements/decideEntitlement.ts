@@ -21,7 +21,10 @@ export interface CatalogView {
   features: Map<string, { kind: 'boolean' | 'limit'; name: string }>;
   /** Usage event → credits per unit. */
   usageEvents: Map<string, number>;
-  plans: Map<string, { name: string; features: Record<string, boolean | number | null>; allowOverage: boolean }>;
+  plans: Map<
+    string,
+    { name: string; features: Record<string, boolean | number | null>; allowOverage: boolean }
+  >;
 }
 
 /** Everything about one org that a check reads; cached per org. */
@@ -162,7 +165,8 @@ export function decideEntitlement(
     };
     if (billingState === 'restricted') return answer(false, 'restricted', extra);
     // A missing entry, `false` or a limit of 0: the plan does not include it at all.
-    if (!unlimited && (limit === null || limit === 0)) return answer(false, 'not_in_plan', { ...extra, limit: 0 });
+    if (!unlimited && (limit === null || limit === 0))
+      return answer(false, 'not_in_plan', { ...extra, limit: 0 });
     if (!unlimited && usage + quantity > (limit ?? 0)) return answer(false, 'limit_reached', extra);
     return answer(true, allowedReason, extra);
   }

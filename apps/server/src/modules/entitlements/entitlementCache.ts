@@ -101,7 +101,8 @@ export function createEntitlementCache(opts: EntitlementCacheOptions = {}): Enti
       return catalog?.value;
     },
     setCatalog(t, value) {
-      if (current(t)) catalog = { value, storedAt: mono(), heard: listening(), validUntil: Number.POSITIVE_INFINITY };
+      if (current(t))
+        catalog = { value, storedAt: mono(), heard: listening(), validUntil: Number.POSITIVE_INFINITY };
     },
     invalidate(orgId) {
       generations.set(orgId, (generations.get(orgId) ?? 0) + 1);

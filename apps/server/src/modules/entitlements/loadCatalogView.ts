@@ -38,7 +38,8 @@ export async function loadCatalogView(deps: Pick<Deps, 'database' | 'env'>): Pro
     view.plans.set(p.key, { name: p.name, features: p.features, allowOverage: p.allowOverage });
     // A feature only the pushed catalog knows: its kind follows from the values plans give it.
     for (const [key, v] of Object.entries(p.features))
-      if (!view.features.has(key)) view.features.set(key, { kind: typeof v === 'boolean' ? 'boolean' : 'limit', name: key });
+      if (!view.features.has(key))
+        view.features.set(key, { kind: typeof v === 'boolean' ? 'boolean' : 'limit', name: key });
   }
   return view;
 }

@@ -72,7 +72,9 @@ export function registerEntitlementRoutes(app: App, deps: Deps) {
         description:
           'A catalog feature key or a usage-event key; unknown keys are 404. `quantity`: how many more units (limit features: usage + quantity ≤ limit; usage events: balance ≥ cost × quantity).',
         params: z.object({ org: orgIdParam, feature: featureKey }),
-        querystring: z.object({ quantity: z.coerce.number().int().min(1).max(1_000_000).optional() }).strict(),
+        querystring: z
+          .object({ quantity: z.coerce.number().int().min(1).max(1_000_000).optional() })
+          .strict(),
         response: { 200: entitlementView, ...authErrors },
       },
     },
