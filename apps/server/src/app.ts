@@ -21,6 +21,7 @@ import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
 import { registerCreditAlertRoutes } from './modules/credit-alerts/routes.ts';
 import { registerCreditRoutes } from './modules/credits/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
+import { registerEntitlementRoutes } from './modules/entitlements/routes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
@@ -131,6 +132,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerLiveRoutes(s, deps);
     registerCreditRoutes(s, deps);
     if (deps.env.demo) registerDevSignInRoutes(s, deps);
+    registerEntitlementRoutes(s, deps);
   });
 
   const dashboardDir = opts.dashboardDir ?? DEFAULT_DASHBOARD_DIR;

@@ -97,6 +97,8 @@ export const envSchema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(4),
     WORKER_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    /** Safety TTL of the per-process entitlement cache (changes invalidate it as they commit). */
+    ENTITLEMENTS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   })
   .superRefine(
     (env, ctx) => {

@@ -238,4 +238,20 @@ export const orgRouteCases: OrgRouteCase[] = [
     invalid: { body: { addon: 'sms', quantity: 0, idempotency_key: 'k' }, field: 'quantity' },
   },
   { method: 'GET', path: '/v1/orgs/{org}/usage', minRole: 'member' },
+  { method: 'GET', path: '/v1/orgs/{org}/entitlements', minRole: 'member' },
+  {
+    method: 'GET',
+    path: '/v1/orgs/{org}/entitlements/{feature}',
+    minRole: 'member',
+    params: () => ({ feature: 'api_access' }),
+    invalid: { query: 'quantity=0', field: 'quantity' },
+  },
+  {
+    method: 'PUT',
+    path: '/v1/orgs/{org}/entitlements/{feature}/usage',
+    minRole: 'admin',
+    params: () => ({ feature: 'projects' }),
+    body: () => ({ usage: 1 }),
+    invalid: { body: { usage: -1 }, field: 'usage' },
+  },
 ];

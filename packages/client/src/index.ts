@@ -1,5 +1,6 @@
 import { billingCalls } from './billing.ts';
 import { checkoutCalls } from './checkout.ts';
+import { type EntitlementClientOptions, entitlementCalls } from './entitlements.ts';
 import { createTransport, type TransportOptions } from './http.ts';
 import { invoiceCalls } from './invoices.ts';
 
@@ -9,6 +10,16 @@ export type {
   PaymentIntentInput,
   PortalSessionInput,
 } from './checkout.ts';
+export type {
+  ConsumeOptions,
+  Consumption,
+  Entitlement,
+  EntitlementCheck,
+  EntitlementClientOptions,
+  TrackOptions,
+  UnavailableCheck,
+  UsageRecord,
+} from './entitlements.ts';
 export { TollgateError } from './http.ts';
 export type { InvoiceListOptions, PaymentListOptions, RefundOptions } from './invoices.ts';
 export type { paths } from './schema.ts';
@@ -18,9 +29,16 @@ export { type TollgateWebhookEvent, verifyTollgateSignature } from './webhooks.t
  * Typed client for a host product's backend (secret key) or front end (user JWT).
  * Types come from the server's OpenAPI document (`npm run client:types`).
  */
-export function createTollgateClient(opts: TransportOptions & { org?: string }) {
+export function createTollgateClient(
+  opts: TransportOptions & {
+    org?: string;
+    /** `check`: fail mode, client-side cache TTL and timeout (docs/entitlements.md). */
+    entitlements?: EntitlementClientOptions;
+  },
+) {
   const call = createTransport(opts);
   return {
+    ...entitlementCalls(opts, opts.entitlements),
     ...billingCalls(call, opts.org),
     ...checkoutCalls(call, opts.org),
     ...invoiceCalls(call, opts, opts.org),

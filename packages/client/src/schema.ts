@@ -6227,6 +6227,270 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orgs/{org}/entitlements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every catalog feature and usage event: may the org use it now, and why */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Entitlement"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/entitlements/{feature}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * May the org use this feature (or usage event) now? allowed, reason, limit, usage, balance
+         * @description A catalog feature key or a usage-event key; unknown keys are 404. `quantity`: how many more units (limit features: usage + quantity ≤ limit; usage events: balance ≥ cost × quantity).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    quantity?: number;
+                };
+                header?: never;
+                path: {
+                    org: string;
+                    feature: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Entitlement"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org}/entitlements/{feature}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Report the org's current usage of a limit feature (absolute, e.g. 4 projects) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                    feature: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        usage: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Entitlement"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/stripe": {
         parameters: {
             query?: never;
@@ -6410,6 +6674,31 @@ export interface components {
             url: string | null;
             expires_at: string;
         };
+        CreditSettingsInput: {
+            low_balance: {
+                threshold: number | null;
+                percent: number | null;
+            };
+            unusual_usage: {
+                enabled: boolean;
+                factor: number;
+            };
+            auto_top_up: {
+                enabled: boolean;
+                threshold: number | null;
+                pack: string | null;
+                in_flight: string | null;
+            };
+        };
+        CreditAlertInput: {
+            id: string;
+            /** @enum {string} */
+            kind: "low_balance" | "unusual_usage" | "auto_top_up_failed";
+            data: {
+                [key: string]: unknown;
+            };
+            created_at: string;
+        };
         CreditConsumptionInput: {
             id: string;
             event: string;
@@ -6459,31 +6748,6 @@ export interface components {
             event: string | null;
             created_at: string;
         };
-        CreditSettingsInput: {
-            low_balance: {
-                threshold: number | null;
-                percent: number | null;
-            };
-            unusual_usage: {
-                enabled: boolean;
-                factor: number;
-            };
-            auto_top_up: {
-                enabled: boolean;
-                threshold: number | null;
-                pack: string | null;
-                in_flight: string | null;
-            };
-        };
-        CreditAlertInput: {
-            id: string;
-            /** @enum {string} */
-            kind: "low_balance" | "unusual_usage" | "auto_top_up_failed";
-            data: {
-                [key: string]: unknown;
-            };
-            created_at: string;
-        };
         MemberInput: {
             id: string;
             user_id: string;
@@ -6493,6 +6757,34 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "admin" | "member";
             created_at: string;
+        };
+        EntitlementInput: {
+            feature: string;
+            /** @enum {string} */
+            kind: "boolean" | "limit" | "usage_event";
+            allowed: boolean;
+            /**
+             * @description allowed: plan, trial, past_due_grace, payment_action_required, overage; denied: restricted, not_in_plan, limit_reached, no_credits (docs/entitlements.md)
+             * @enum {string}
+             */
+            reason: "plan" | "trial" | "past_due_grace" | "payment_action_required" | "overage" | "restricted" | "not_in_plan" | "limit_reached" | "no_credits";
+            /** @description limit features: the plan limit (null = unlimited) */
+            limit: number | null;
+            /** @description limit features: the usage the host reported */
+            usage: number | null;
+            /** @description limit features: limit − usage (null = unlimited) */
+            remaining: number | null;
+            /** @description usage events: credits per unit */
+            cost: number | null;
+            /** @description the org's credit balance */
+            balance: number;
+            /** @description the plan whose features apply */
+            plan: string;
+            subscription_status: string | null;
+            /** @enum {string} */
+            billing_state: "ok" | "past_due" | "action_required" | "restricted";
+            trial_ends_at: string | null;
+            grace_ends_at: string | null;
         };
         InvoiceInput: {
             id: string;
@@ -6832,6 +7124,31 @@ export interface components {
             url: string | null;
             expires_at: string;
         };
+        CreditSettings: {
+            low_balance: {
+                threshold: number | null;
+                percent: number | null;
+            };
+            unusual_usage: {
+                enabled: boolean;
+                factor: number;
+            };
+            auto_top_up: {
+                enabled: boolean;
+                threshold: number | null;
+                pack: string | null;
+                in_flight: string | null;
+            };
+        };
+        CreditAlert: {
+            id: string;
+            /** @enum {string} */
+            kind: "low_balance" | "unusual_usage" | "auto_top_up_failed";
+            data: {
+                [key: string]: unknown;
+            };
+            created_at: string;
+        };
         CreditConsumption: {
             id: string;
             event: string;
@@ -6881,31 +7198,6 @@ export interface components {
             event: string | null;
             created_at: string;
         };
-        CreditSettings: {
-            low_balance: {
-                threshold: number | null;
-                percent: number | null;
-            };
-            unusual_usage: {
-                enabled: boolean;
-                factor: number;
-            };
-            auto_top_up: {
-                enabled: boolean;
-                threshold: number | null;
-                pack: string | null;
-                in_flight: string | null;
-            };
-        };
-        CreditAlert: {
-            id: string;
-            /** @enum {string} */
-            kind: "low_balance" | "unusual_usage" | "auto_top_up_failed";
-            data: {
-                [key: string]: unknown;
-            };
-            created_at: string;
-        };
         Member: {
             id: string;
             user_id: string;
@@ -6915,6 +7207,34 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "admin" | "member";
             created_at: string;
+        };
+        Entitlement: {
+            feature: string;
+            /** @enum {string} */
+            kind: "boolean" | "limit" | "usage_event";
+            allowed: boolean;
+            /**
+             * @description allowed: plan, trial, past_due_grace, payment_action_required, overage; denied: restricted, not_in_plan, limit_reached, no_credits (docs/entitlements.md)
+             * @enum {string}
+             */
+            reason: "plan" | "trial" | "past_due_grace" | "payment_action_required" | "overage" | "restricted" | "not_in_plan" | "limit_reached" | "no_credits";
+            /** @description limit features: the plan limit (null = unlimited) */
+            limit: number | null;
+            /** @description limit features: the usage the host reported */
+            usage: number | null;
+            /** @description limit features: limit − usage (null = unlimited) */
+            remaining: number | null;
+            /** @description usage events: credits per unit */
+            cost: number | null;
+            /** @description the org's credit balance */
+            balance: number;
+            /** @description the plan whose features apply */
+            plan: string;
+            subscription_status: string | null;
+            /** @enum {string} */
+            billing_state: "ok" | "past_due" | "action_required" | "restricted";
+            trial_ends_at: string | null;
+            grace_ends_at: string | null;
         };
         Invoice: {
             id: string;

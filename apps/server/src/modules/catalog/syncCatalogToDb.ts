@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../db/client.ts';
 import { withSystemTx } from '../../db/tx.ts';
+import { ALL_ORGS, publishOrgChange } from '../live/publishOrgChange.ts';
 import type { Catalog } from './catalogSchema.ts';
 import { type DesiredPrice, type DesiredState, productIds, type RefKind } from './desiredState.ts';
 import type { StripeSnapshot } from './observeStripe.ts';
@@ -110,5 +111,7 @@ export async function syncCatalogToDb(
     );
     for (const row of rows) await upsertPrice(tx, row);
     for (const p of archived) if (!activeIds.has(p.id)) await insertArchivedPrice(tx, archivedRow(p));
+    // Plan features changed for every org on a plan: every process drops its entitlement caches.
+    await publishOrgChange(tx, ALL_ORGS, { type: 'catalog.updated' });
   });
 }

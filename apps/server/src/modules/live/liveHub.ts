@@ -13,6 +13,13 @@ export type LiveSubscriber = (message: OrgChangeMessage) => void;
 export interface LiveHub {
   /** Starts listening on first use. `fn` runs synchronously on each change; it must not throw. */
   subscribe(orgId: string, fn: LiveSubscriber): () => void;
+  /**
+   * Every org's changes (process-wide caches). After a lost LISTEN connection comes back, `fn`
+   * gets one `resync` with `org_id: '*'`: anything may have changed meanwhile.
+   */
+  subscribeAll(fn: LiveSubscriber): () => void;
+  /** True while the LISTEN connection is up (notifications are arriving). */
+  isListening(): boolean;
   /** How many subscribers this process has for `orgId` (all orgs when omitted). */
   subscriberCount(orgId?: string): number;
   /** Resolves once this process is LISTENing (rejects after `close`). */
@@ -37,6 +44,7 @@ export function createLiveHub(database: Database, opts: LiveHubOptions = {}): Li
   const initialBackoff = opts.initialBackoffMs ?? 250;
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
   const subscribers = new Map<string, Set<LiveSubscriber>>();
+  const everyOrg = new Set<LiveSubscriber>();
   let state: 'idle' | 'connecting' | 'listening' | 'waiting' | 'closed' = 'idle';
   let waiters: { resolve(): void; reject(err: Error): void }[] = [];
   let pgClient: pg.Client | null = null;
@@ -48,7 +56,12 @@ export function createLiveHub(database: Database, opts: LiveHubOptions = {}): Li
   function dispatch(payload: string | undefined) {
     const message = decodeOrgChange(payload);
     if (!message) return;
-    for (const fn of subscribers.get(message.org_id) ?? []) {
+    deliver(subscribers.get(message.org_id), message);
+    deliver(everyOrg, message);
+  }
+
+  function deliver(fns: Iterable<LiveSubscriber> | undefined, message: OrgChangeMessage) {
+    for (const fn of fns ?? []) {
       try {
         fn(message);
       } catch (err) {
@@ -58,17 +71,15 @@ export function createLiveHub(database: Database, opts: LiveHubOptions = {}): Li
   }
 
   function resyncEveryone() {
-    for (const orgId of subscribers.keys()) {
-      dispatch(
-        JSON.stringify({
-          id: `chg_${randomToken(20)}`,
-          org_id: orgId,
-          type: 'resync',
-          object_id: null,
-          data: null,
-        }),
-      );
-    }
+    const resync = (orgId: string): OrgChangeMessage => ({
+      id: `chg_${randomToken(20)}`,
+      org_id: orgId,
+      type: 'resync',
+      object_id: null,
+      data: null,
+    });
+    for (const [orgId, fns] of subscribers) deliver(fns, resync(orgId));
+    deliver(everyOrg, resync('*'));
   }
 
   function settle(err?: Error) {
@@ -158,6 +169,15 @@ export function createLiveHub(database: Database, opts: LiveHubOptions = {}): Li
         if (!set.size && subscribers.get(orgId) === set) subscribers.delete(orgId);
       };
     },
+    subscribeAll(fn) {
+      if (state === 'closed') return () => {};
+      everyOrg.add(fn);
+      start();
+      return () => void everyOrg.delete(fn);
+    },
+    isListening() {
+      return state === 'listening';
+    },
     subscriberCount(orgId) {
       if (orgId !== undefined) return subscribers.get(orgId)?.size ?? 0;
       let n = 0;
@@ -175,6 +195,7 @@ export function createLiveHub(database: Database, opts: LiveHubOptions = {}): Li
       if (state === 'closed') return;
       state = 'closed';
       subscribers.clear();
+      everyOrg.clear();
       if (retryTimer) clearTimeout(retryTimer);
       settle(new Error('live hub closed'));
       const client = pgClient;

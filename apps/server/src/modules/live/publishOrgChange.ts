@@ -5,6 +5,12 @@ import { randomToken } from '../../ids.ts';
 /** The one NOTIFY channel every server process listens on. */
 export const ORG_CHANGES_CHANNEL = 'tollgate_org_changes';
 
+/**
+ * The org id of a change that concerns every org (a catalog push): no stream subscribes to it,
+ * but process-wide caches (`subscribeAll`) drop everything they hold.
+ */
+export const ALL_ORGS = '*';
+
 /** Postgres refuses NOTIFY payloads of 8000 bytes or more; stay well under it. */
 export const MAX_PAYLOAD_BYTES = 7_500;
 

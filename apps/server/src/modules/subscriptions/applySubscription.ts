@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Tx } from '../../db/client.ts';
 import { organizations, subscriptions } from '../../db/schema/index.ts';
+import { publishOrgChange } from '../live/publishOrgChange.ts';
 import { planItem } from './planItem.ts';
 import { findPrice } from './repo.ts';
 
@@ -12,7 +13,9 @@ const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 's
  * Writes the projection of one Stripe subscription (row + the org's billing columns) in the
  * caller's org transaction. `observedAt` (ms) is when the object was read from Stripe: a write
  * observed earlier than the stored one is ignored, so a late or replayed read never regresses
- * newer state. Returns false when it was stale.
+ * newer state. Returns false when it was stale. Every applied write announces
+ * `subscription.updated` (live streams, entitlement caches in every process), whichever path
+ * applied it: webhook, API call, checkout return or reconciliation.
  */
 export async function applySubscription(
   tx: Tx,
@@ -70,6 +73,16 @@ export async function applySubscription(
     })
     .returning({ id: subscriptions.id });
   if (!written.length) return false;
+  await publishOrgChange(tx, orgId, {
+    type: 'subscription.updated',
+    id: sub.id,
+    data: {
+      subscription: sub.id,
+      status: sub.status,
+      cancel_at_period_end: sub.cancel_at_period_end,
+      price: priceId,
+    },
+  });
 
   // The org columns follow the org's current subscription (a newer one replaces an ended one).
   const [org] = await tx.select().from(organizations).where(eq(organizations.id, orgId));

@@ -2,7 +2,6 @@ import { eq } from 'drizzle-orm';
 import { organizations } from '../../../db/schema/index.ts';
 import { withOrgTx } from '../../../db/tx.ts';
 import { applyCreditPayment } from '../../credits/applyCreditPayment.ts';
-import { publishOrgChange } from '../../live/publishOrgChange.ts';
 import { emitOutgoing } from '../../outgoing-webhooks/emitOutgoing.ts';
 import { applySubscription } from '../../subscriptions/applySubscription.ts';
 import { planItem } from '../../subscriptions/planItem.ts';
@@ -17,14 +16,14 @@ export const onSubscription: Handler = async ({ deps, event, orgId, object }) =>
   if (!id) return 'ignored';
   const sub = await deps.stripe.subscriptions.retrieve(id);
   await withOrgTx(deps.database, orgId, async (tx) => {
-    const changed = await applySubscription(tx, orgId, sub, deps.clock.nowMs());
+    // Announces the change itself (live streams, entitlement caches) when it was not stale.
+    await applySubscription(tx, orgId, sub, deps.clock.nowMs());
     const data = {
       subscription: sub.id,
       status: sub.status,
       cancel_at_period_end: sub.cancel_at_period_end,
       price: planItem(sub)?.price.id ?? null,
     };
-    if (changed) await publishOrgChange(tx, orgId, { type: 'subscription.updated', id: sub.id, data });
     if (event.type.startsWith('customer.subscription.'))
       await emitOutgoing(tx, {
         orgId,

@@ -1,0 +1,268 @@
+/**
+ * Entitlement checks: `npm run bench -- entitlements`.
+ *
+ * Starts Tollgate in this process on 127.0.0.1 over a fresh PostgreSQL database when
+ * BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server — created for the run, dropped after —
+ * else over PGlite in memory. Seeds BENCH_ORGS orgs (default 200), each with a secret key, a
+ * reported usage and a credit balance. Then, in the same run and on the same database:
+ *  - HTTP: `GET /v1/orgs/{org}/entitlements/{feature}` with each org's secret key (API-key auth),
+ *    spread over every org and a mix of boolean, limit and usage-event features, BENCH_TOTAL
+ *    requests (default 50,000) after a warm-up, from C keep-alive connections, C in
+ *    BENCH_CONCURRENCY (default 16,64); once from this process and once from a child process
+ *    (client.ts) so this event loop runs only the server. Logging is on (LOG_LEVEL=info into
+ *    /dev/null), as in production.
+ *  - in-process: checkEntitlement (what the route calls) on a warm cache, one call at a time.
+ *  - the ceiling without the cache: the uncached path (withOrgTx + the snapshot query, what a
+ *    miss costs) and the raw snapshot SELECT through the driver, C at a time.
+ * Bounded: 60 s per phase.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import pino from 'pino';
+import { buildApp } from '../../apps/server/src/app.ts';
+import { createClock } from '../../apps/server/src/clock.ts';
+import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
+import { migrate } from '../../apps/server/src/db/migrate.ts';
+import { creditAccounts, featureUsage } from '../../apps/server/src/db/schema/index.ts';
+import { withOrgTx } from '../../apps/server/src/db/tx.ts';
+import type { Deps } from '../../apps/server/src/deps.ts';
+import { loadEnv } from '../../apps/server/src/env.ts';
+import { createJwtVerifier } from '../../apps/server/src/http/auth/jwt.ts';
+import { createLogger } from '../../apps/server/src/http/logger.ts';
+import { createMetrics } from '../../apps/server/src/http/observability.ts';
+import { createApiKeyCache } from '../../apps/server/src/modules/api-keys/authenticateApiKey.ts';
+import { createApiKey } from '../../apps/server/src/modules/api-keys/createApiKey.ts';
+import { systemAudit } from '../../apps/server/src/modules/audit/recordAudit.ts';
+import { checkEntitlement } from '../../apps/server/src/modules/entitlements/checkEntitlement.ts';
+import { readOrgSnapshot } from '../../apps/server/src/modules/entitlements/repo.ts';
+import { createLiveHub } from '../../apps/server/src/modules/live/liveHub.ts';
+import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
+import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
+import { closedLoop, summarize } from '../webhooks/load.ts';
+import { type CheckTarget, getChecks } from './load.ts';
+
+const ORGS = Number(process.env.BENCH_ORGS ?? 200);
+const TOTAL = Number(process.env.BENCH_TOTAL ?? 50_000);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '16,64').split(',').map(Number);
+const IN_PROCESS = Number(process.env.BENCH_IN_PROCESS ?? 200_000);
+const SQL_TOTAL = Number(process.env.BENCH_SQL_TOTAL ?? 10_000);
+const POOL = Number(process.env.BENCH_POOL ?? 20);
+const WARMUP = 5_000;
+const TIME_LIMIT_MS = 60_000;
+const TARGET_RATE = 10_000;
+const TARGET_P99_MS = 5;
+const TARGET_IN_PROCESS_MS = 0.5;
+const FEATURES = ['api_access', 'sso', 'projects', 'seats', 'api_call_basic', 'ai_inference'];
+
+const fmt = (s: { perSecond: number; p50: number; p99: number }) =>
+  `${Math.round(s.perSecond).toLocaleString('en')}/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms`;
+
+const pgUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
+
+let database: Database;
+let dbUrl: string | undefined;
+let dbLabel: string;
+let dropDatabase = async () => {};
+if (pgUrl) {
+  const name = `tg_bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  const v = (await admin.query<{ v: string }>(`SELECT current_setting('server_version') v`)).rows[0]!.v;
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const u = new URL(pgUrl);
+  u.pathname = `/${name}`;
+  dbUrl = u.toString();
+  dbLabel = `PostgreSQL ${v} at ${u.host} (fresh database ${name}); pool ${POOL}`;
+  dropDatabase = async () => {
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await c.end();
+  };
+  database = await createDatabase({ url: dbUrl, poolSize: POOL });
+} else {
+  dbLabel = 'PGlite in memory, in this process (one connection)';
+  database = await createDatabase({ pgliteDataDir: 'memory://' });
+}
+
+try {
+  await run();
+} finally {
+  await database.close().catch(() => {});
+  await dropDatabase();
+}
+
+async function run() {
+  await migrate(database);
+  const env = loadEnv({
+    NODE_ENV: 'development',
+    TOLLGATE_DEMO: 'false',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    STRIPE_SECRET_KEY: 'sk_test_bench_0000',
+    STRIPE_API_BASE: 'http://127.0.0.1:9',
+    // One key per org does at most a few thousand checks a second here; the default per-key
+    // limit (600,000/min) stays in force, so rate limiting is measured, not switched off.
+    DATABASE_POOL_SIZE: String(POOL),
+  });
+  const deps: Deps = {
+    env,
+    database,
+    clock: createClock(),
+    // Production logging (info), written nowhere: the cost of serializing log lines is counted.
+    logger: createLogger(env.LOG_LEVEL, pino.destination({ dest: '/dev/null', sync: false })),
+    jwt: createJwtVerifier(env),
+    apiKeyCache: createApiKeyCache(),
+    stripe: createStripeClient({
+      secretKey: 'sk_test_bench_0000',
+      apiBase: 'http://127.0.0.1:9',
+      maxNetworkRetries: 0,
+    }),
+    live: createLiveHub(database),
+  };
+  await deps.live?.ready();
+  const app = await buildApp(deps, { dashboardDir: '/nonexistent', metrics: createMetrics() });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+
+  console.log(
+    `machine   ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(`database  ${dbLabel}`);
+
+  // ---------------------------------------------------------------- seed
+  const audit = systemAudit();
+  const orgs: { id: string; key: string }[] = [];
+  for (let i = 0; i < ORGS; i++) {
+    const org = await createOrg(deps, audit, { name: `Bench ${i}` });
+    const key = await createApiKey(deps, audit, org.id, 'bench');
+    await withOrgTx(database, org.id, async (tx) => {
+      await tx.insert(featureUsage).values({ orgId: org.id, feature: 'projects', usage: i % 2 });
+      await tx.insert(creditAccounts).values({ orgId: org.id, balance: (i * 7) % 50 });
+    });
+    orgs.push({ id: org.id, key: key.secret });
+  }
+  const targets: CheckTarget[] = [];
+  for (const f of FEATURES)
+    for (const o of orgs) targets.push({ path: `/v1/orgs/${o.id}/entitlements/${f}`, key: o.key });
+  // Interleave so consecutive requests hit different orgs and features.
+  targets.sort(() => Math.random() - 0.5);
+  console.log(`seeded    ${ORGS} orgs x ${FEATURES.length} features (${FEATURES.join(', ')})`);
+
+  // ---------------------------------------------------------------- HTTP
+  const file = `${tmpdir()}/tollgate-bench-entitlements-${process.pid}.json`;
+  writeFileSync(file, JSON.stringify(targets));
+  await getChecks(port, targets, WARMUP, 16, TIME_LIMIT_MS);
+  const results: { label: string; perSecond: number; p99: number }[] = [];
+  for (const c of CONCURRENCY) {
+    const r = await getChecks(port, targets, TOTAL, c, TIME_LIMIT_MS);
+    const s = summarize(r);
+    console.log(
+      `http      C=${String(c).padStart(3)} in-process client:  ${fmt(s)}  (${r.ok} ok, ${r.errors} errors${r.timedOut ? ', TIME LIMIT' : ''}; ${JSON.stringify(Object.fromEntries(r.statuses))})`,
+    );
+    results.push({ label: `C=${c} in-process client`, ...s });
+    const child = await clientProcess(port, file, c);
+    console.log(
+      `http      C=${String(c).padStart(3)} child-process client: ${fmt(child)}  (${child.ok} ok, ${child.errors} errors${child.timedOut ? ', TIME LIMIT' : ''}; ${JSON.stringify(child.statuses)})`,
+    );
+    results.push({ label: `C=${c} child-process client`, ...child });
+  }
+
+  // ---------------------------------------------------------------- in-process
+  for (const o of orgs) for (const f of FEATURES) await checkEntitlement(deps, o.id, f);
+  const lat = new Float64Array(IN_PROCESS);
+  const t0 = performance.now();
+  for (let i = 0; i < IN_PROCESS; i++) {
+    const a = performance.now();
+    const o = orgs[i % orgs.length]!;
+    await checkEntitlement(deps, o.id, FEATURES[i % FEATURES.length]!);
+    lat[i] = performance.now() - a;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  lat.sort();
+  const inProc = {
+    perSecond: IN_PROCESS / seconds,
+    p50: lat[Math.floor(IN_PROCESS * 0.5)]!,
+    p99: lat[Math.floor(IN_PROCESS * 0.99)]!,
+  };
+  console.log(`in-proc   checkEntitlement, warm cache, sequential: ${fmt(inProc)}`);
+
+  // ---------------------------------------------------------------- the ceiling without the cache
+  const c = Math.max(...CONCURRENCY);
+  const uncached = await closedLoop(SQL_TOTAL, c, TIME_LIMIT_MS, async (i) => {
+    const o = orgs[i % orgs.length]!;
+    return (await withOrgTx(database, o.id, (tx) => readOrgSnapshot(tx, o.id))) !== null;
+  });
+  console.log(`sql       uncached path (withOrgTx + snapshot query), C=${c}: ${fmt(summarize(uncached))}`);
+  const raw = await rawDriver(database, dbUrl);
+  const SNAPSHOT_SQL = `SELECT o.plan_key, o.subscription_status, o.trial_ends_at, o.billing_state, o.grace_ends_at,
+      (SELECT c.balance FROM credit_accounts c WHERE c.org_id = o.id) AS balance,
+      (SELECT json_object_agg(f.feature, f.usage) FROM feature_usage f WHERE f.org_id = o.id) AS usage
+    FROM organizations o WHERE o.id = $1`;
+  const rawRun = await closedLoop(SQL_TOTAL, c, TIME_LIMIT_MS, async (i) => {
+    const r = await raw.query(SNAPSHOT_SQL, [orgs[i % orgs.length]!.id]);
+    return (Array.isArray(r) ? r : r.rows).length === 1;
+  });
+  await raw.close();
+  console.log(
+    `sql       raw snapshot SELECT through the driver (no tx, no RLS), C=${c}: ${fmt(summarize(rawRun))}`,
+  );
+
+  // ---------------------------------------------------------------- targets
+  const best = results.reduce((x, y) => (y.perSecond > x.perSecond ? y : x));
+  const httpMet = results.some((r) => r.perSecond >= TARGET_RATE && r.p99 <= TARGET_P99_MS);
+  console.log(
+    `target    HTTP >= ${TARGET_RATE.toLocaleString('en')}/s with p99 <= ${TARGET_P99_MS} ms: ${httpMet ? 'met' : 'NOT met'} (best ${best.label}: ${Math.round(best.perSecond)}/s, p99 ${best.p99.toFixed(2)} ms)`,
+  );
+  console.log(
+    `target    in-process p99 <= ${TARGET_IN_PROCESS_MS} ms: ${inProc.p99 <= TARGET_IN_PROCESS_MS ? 'met' : 'NOT met'} (p99 ${inProc.p99.toFixed(4)} ms)`,
+  );
+  await app.close();
+  await deps.live?.close();
+}
+
+/** Runs client.ts as a child process against this server; resolves its result. */
+function clientProcess(port: number, file: string, concurrency: number) {
+  const script = fileURLToPath(new URL('./client.ts', import.meta.url));
+  const args = ['--import', 'tsx', script, String(port), file, String(TOTAL), String(concurrency)];
+  return new Promise<{
+    ok: number;
+    errors: number;
+    timedOut: boolean;
+    statuses: Record<string, number>;
+    perSecond: number;
+    p50: number;
+    p99: number;
+  }>((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`load client exited ${code}: ${out}`));
+      else resolve(JSON.parse(last));
+    });
+  });
+}
+
+async function rawDriver(db: Database, url: string | undefined) {
+  if (url) {
+    const pool = new pg.Pool({ connectionString: url, max: POOL });
+    pool.on('error', () => {});
+    return { query: (text: string, values: unknown[]) => pool.query(text, values), close: () => pool.end() };
+  }
+  return { query: (text: string, values: unknown[]) => db.query(text, values), close: async () => {} };
+}
