@@ -19,6 +19,7 @@ import { registerAuditRoutes } from './modules/audit/routes.ts';
 import { registerCatalogRoutes } from './modules/catalog/routes.ts';
 import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
+import { registerEmailAdminRoutes } from './modules/emails/adminRoutes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
 import { registerMemberRoutes } from './modules/members/routes.ts';
@@ -117,6 +118,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerSubscriptionRoutes(s, deps);
     registerStripeWebhookRoutes(s, deps, metrics.webhook);
     registerStripeEventAdminRoutes(s, deps);
+    registerEmailAdminRoutes(s, deps);
     registerCheckoutRoutes(s, deps);
     registerPaymentIntentRoutes(s, deps);
     registerPortalRoutes(s, deps);
