@@ -99,8 +99,11 @@ export const envSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     /** What this process runs: `api` (HTTP only), `worker` (jobs + Stripe inbox, no HTTP) or `all`. */
     TOLLGATE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
-    /** How long a worker's claim on a Stripe event lasts before another worker may take it over (a crashed worker). */
-    STRIPE_EVENT_LOCK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+    /**
+     * How long a worker's claim on a job or a Stripe event lasts before another worker may take it
+     * over (the first one crashed). Running jobs extend theirs; keep it well above a handler's run time.
+     */
+    WORKER_LOCK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
     /** How billing emails leave: `log` (printed), `file` (.eml files in EMAIL_DIR) or `smtp` (SMTP_URL). */
     EMAIL_TRANSPORT: z.enum(['log', 'file', 'smtp']).default('log'),
     EMAIL_FROM: z.string().min(3).default('Tollgate Billing <billing@tollgate.localhost>'),

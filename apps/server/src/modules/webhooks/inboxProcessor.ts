@@ -26,10 +26,11 @@ export function createInboxProcessor(
   metrics: WebhookMetrics,
   opts: { batch?: number; pollMs?: number } = {},
 ) {
-  const me = `inbox-${randomUUID().slice(0, 8)}`;
+  // The pid in the claim says which process holds an event (operators; the chaos test kills it).
+  const me = `inbox-${process.pid}-${randomUUID().slice(0, 8)}`;
   const batch = opts.batch ?? 50;
-  // A crashed worker's claims are taken over once this passes (STRIPE_EVENT_LOCK_SECONDS).
-  const lockMs = deps.env.STRIPE_EVENT_LOCK_SECONDS * 1000;
+  // A crashed worker's claims are taken over once this passes (WORKER_LOCK_SECONDS).
+  const lockMs = deps.env.WORKER_LOCK_SECONDS * 1000;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
   let stopped = false;
