@@ -21,6 +21,7 @@ import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
 import { registerCreditAlertRoutes } from './modules/credit-alerts/routes.ts';
 import { registerCreditRoutes } from './modules/credits/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
+import { registerEmailAdminRoutes } from './modules/emails/adminRoutes.ts';
 import { registerEntitlementRoutes } from './modules/entitlements/routes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
@@ -121,6 +122,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     registerSubscriptionRoutes(s, deps);
     registerStripeWebhookRoutes(s, deps, metrics.webhook);
     registerStripeEventAdminRoutes(s, deps);
+    registerEmailAdminRoutes(s, deps);
     registerCheckoutRoutes(s, deps);
     registerPaymentIntentRoutes(s, deps);
     registerPortalRoutes(s, deps);

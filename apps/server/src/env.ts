@@ -99,12 +99,30 @@ export const envSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     /** Safety TTL of the per-process entitlement cache (changes invalidate it as they commit). */
     ENTITLEMENTS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+    /** What this process runs: `api` (HTTP only), `worker` (jobs + Stripe inbox, no HTTP) or `all`. */
+    TOLLGATE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+    /**
+     * How long a worker's claim on a job or a Stripe event lasts before another worker may take it
+     * over (the first one crashed). Running jobs extend theirs; keep it well above a handler's run time.
+     */
+    WORKER_LOCK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+    /** How billing emails leave: `log` (printed), `file` (.eml files in EMAIL_DIR) or `smtp` (SMTP_URL). */
+    EMAIL_TRANSPORT: z.enum(['log', 'file', 'smtp']).default('log'),
+    EMAIL_FROM: z.string().min(3).default('Tollgate Billing <billing@tollgate.localhost>'),
+    EMAIL_DIR: z.string().default('.tollgate/emails'),
+    /** smtp://user:pass@host:587 or smtps://host:465 (nodemailer's connection URL). */
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+      .optional(),
   })
   .superRefine(
     (env, ctx) => {
       // Runs even when fields above failed (`when` below), so production gaps are listed together
       // with format errors; a field that failed to parse still holds its raw value here.
       const demo = typeof env.TOLLGATE_DEMO === 'boolean' ? env.TOLLGATE_DEMO : env.NODE_ENV !== 'production';
+      if (env.EMAIL_TRANSPORT === 'smtp' && !env.SMTP_URL)
+        ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'required when EMAIL_TRANSPORT=smtp' });
       if (env.NODE_ENV !== 'production') return;
       const need = (key: keyof typeof env, why: string) => {
         if (!env[key])

@@ -23,7 +23,12 @@ import { createInboxProcessor } from './modules/webhooks/inboxProcessor.ts';
 import { createStripeClient } from './stripe/createStripeClient.ts';
 import { tasks } from './tasks.ts';
 
-/** Process entry: env -> db -> migrate -> (demo: emulator + seed) -> http. */
+/**
+ * Process entry: env -> db -> migrate -> (demo: emulator + seed) -> http + worker.
+ * TOLLGATE_ROLE splits the two halves across processes: `api` serves HTTP (the webhook endpoint
+ * stores and acknowledges events) and runs no background work; `worker` runs the job worker and
+ * the Stripe-event inbox processor without opening a port; `all` (default) does both.
+ */
 async function main() {
   let env: ReturnType<typeof loadEnv>;
   let catalog: Catalog;
@@ -45,10 +50,14 @@ async function main() {
   });
   const applied = await migrate(database);
   if (applied.length) logger.info({ applied }, 'migrations applied');
+  const serves = env.TOLLGATE_ROLE !== 'worker';
+  const works = env.TOLLGATE_ROLE !== 'api' && env.WORKER_CONCURRENCY > 0;
 
   // Demo mode without a Stripe configured: run the emulator in this process, as Stripe.
   const emulator =
-    env.demo && !env.STRIPE_API_BASE && !env.STRIPE_SECRET_KEY ? await startDemoEmulator(env) : null;
+    serves && env.demo && !env.STRIPE_API_BASE && !env.STRIPE_SECRET_KEY
+      ? await startDemoEmulator(env)
+      : null;
 
   const deps: Deps = {
     env,
@@ -61,9 +70,10 @@ async function main() {
       secretKey: env.STRIPE_SECRET_KEY ?? 'sk_test_unconfigured',
       apiBase: env.STRIPE_API_BASE,
     }),
-    live: createLiveHub(database, { logger: logger.child({ component: 'live' }) }),
+    // Only HTTP processes stream; a worker publishes changes with pg_notify in its transactions.
+    ...(serves ? { live: createLiveHub(database, { logger: logger.child({ component: 'live' }) }) } : {}),
   };
-  if (env.demo) await seedDemo(deps);
+  if (env.demo && serves) await seedDemo(deps);
   // The embedded emulator starts empty: give it the catalog (a no-op on later starts).
   if (emulator)
     await pushCatalog(deps, catalog).catch((err) =>
@@ -82,6 +92,7 @@ async function main() {
     concurrency: env.WORKER_CONCURRENCY,
     pollIntervalMs: env.WORKER_POLL_INTERVAL_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    lockTimeoutMs: env.WORKER_LOCK_SECONDS * 1000,
     logger: logger.child({ component: 'jobs' }),
   });
   const inbox = createInboxProcessor(deps, metrics.webhook);
@@ -108,14 +119,19 @@ async function main() {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  await app.listen({ host: env.HOST, port: env.PORT });
+  if (serves) await app.listen({ host: env.HOST, port: env.PORT });
 
-  if (env.WORKER_CONCURRENCY > 0) worker.start();
+  if (works) worker.start();
   // The drift check reschedules itself; this plants the first run (deduplicated per time slot).
-  if (env.WORKER_CONCURRENCY > 0) await scheduleDriftCheck(deps);
-  if (env.WORKER_CONCURRENCY > 0) await scheduleCreditExpiry(deps);
-  if (env.WORKER_CONCURRENCY > 0) await scheduleUsageReport(deps);
-  if (env.WORKER_CONCURRENCY > 0) inbox.start();
+  if (works) await scheduleDriftCheck(deps);
+  if (works) await scheduleCreditExpiry(deps);
+  if (works) await scheduleUsageReport(deps);
+  if (works) inbox.start();
+  if (!serves) {
+    logger.info({ role: env.TOLLGATE_ROLE, database: database.kind }, 'Tollgate worker running');
+    console.log(`Tollgate worker running (${database.kind}): jobs and Stripe events, no HTTP`);
+    return;
+  }
   // Demo: the embedded emulator delivers its events to our endpoint, signed like Stripe.
   if (emulator) {
     const known = (await deps.stripe.webhookEndpoints.list({ limit: 100 })).data.some(
@@ -130,7 +146,7 @@ async function main() {
 
   const lines = [
     '',
-    `Tollgate is running${env.demo ? ' in demo mode' : ''} (${database.kind})`,
+    `Tollgate is running${env.demo ? ' in demo mode' : ''} (${database.kind}${env.TOLLGATE_ROLE === 'api' ? ', api only: no worker' : ''})`,
     `  Dashboard        ${env.publicUrl}/`,
     `  API              ${env.publicUrl}/v1`,
     `  API docs         ${env.publicUrl}/docs   (OpenAPI: ${env.publicUrl}/openapi.json)`,

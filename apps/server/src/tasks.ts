@@ -4,6 +4,7 @@ import { autoTopUpTask } from './modules/credit-alerts/autoTopUpTask.ts';
 import { checkAutoTopUpTask } from './modules/credit-alerts/checkAutoTopUpTask.ts';
 import { expireCreditsTask } from './modules/credits/expireCreditsTask.ts';
 import { syncCustomerTask } from './modules/customers/syncCustomerTask.ts';
+import { sendEmailTask } from './modules/emails/sendEmailTask.ts';
 import { reportUsageTask } from './modules/metered-usage/reportUsageTask.ts';
 import { deliverWebhookTask } from './modules/outgoing-webhooks/deliverWebhookTask.ts';
 import { reconcileDriftTask } from './modules/reconciliation/driftTask.ts';
@@ -20,4 +21,5 @@ export const tasks: readonly Task<unknown, Deps>[] = [
   autoTopUpTask as Task<unknown, Deps>,
   checkAutoTopUpTask as Task<unknown, Deps>,
   reportUsageTask as Task<unknown, Deps>,
+  sendEmailTask as Task<unknown, Deps>,
 ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.ts';
 import { defineTask, enqueueJobInSystemTx, type JobContext } from '../../jobs/index.ts';
+import { notifyAccessRestricted } from '../emails/notifyAccessRestricted.ts';
 import { runDriftCheck } from './runDriftCheck.ts';
 
 /**
@@ -15,6 +16,8 @@ export const reconcileDriftTask = defineTask({
   maxAttempts: 3,
   async run({ slot }, ctx: JobContext<Deps>) {
     await scheduleDriftCheck(ctx.deps, slot + 1);
+    // Grace periods end silently (access is computed on read): this recurring check announces them.
+    await notifyAccessRestricted(ctx.deps);
     const result = await runDriftCheck(ctx.deps, ctx.signal);
     ctx.deps.logger.info(
       { slot, orgs: result.orgs, healed: result.healed, failed: result.failed.length },

@@ -6,7 +6,6 @@ import type { Deps } from '../../deps.ts';
 import { applyStoredEvent } from './applyStoredEvent.ts';
 import type { WebhookMetrics } from './webhookMetrics.ts';
 
-const LOCK_MS = 60_000;
 const backoffMs = (attempt: number) => Math.min(2 ** (attempt - 1) * 2_000, 3_600_000);
 
 interface Claimed {
@@ -27,8 +26,11 @@ export function createInboxProcessor(
   metrics: WebhookMetrics,
   opts: { batch?: number; pollMs?: number } = {},
 ) {
-  const me = `inbox-${randomUUID().slice(0, 8)}`;
+  // The pid in the claim says which process holds an event (operators; the chaos test kills it).
+  const me = `inbox-${process.pid}-${randomUUID().slice(0, 8)}`;
   const batch = opts.batch ?? 50;
+  // A crashed worker's claims are taken over once this passes (WORKER_LOCK_SECONDS).
+  const lockMs = deps.env.WORKER_LOCK_SECONDS * 1000;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
   let stopped = false;
@@ -38,7 +40,7 @@ export function createInboxProcessor(
     return withSystemTx(deps.database, async (tx) => {
       const res = (await tx.execute(sql`
         UPDATE stripe_events SET status = 'processing', locked_by = ${me},
-          locked_until = ${new Date(now.getTime() + LOCK_MS).toISOString()}::timestamptz, attempts = attempts + 1
+          locked_until = ${new Date(now.getTime() + lockMs).toISOString()}::timestamptz, attempts = attempts + 1
         WHERE id = ANY(ARRAY(
           SELECT id FROM stripe_events
           WHERE (status = 'pending' AND next_attempt_at <= ${now.toISOString()}::timestamptz)

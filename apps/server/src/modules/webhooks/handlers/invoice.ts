@@ -4,6 +4,8 @@ import { withOrgTx } from '../../../db/tx.ts';
 import { recordAudit } from '../../audit/recordAudit.ts';
 import type { BalanceChange } from '../../credit-alerts/afterBalanceChange.ts';
 import { notifyBalanceChanges } from '../../credits/notifyBalanceChanges.ts';
+import { enqueueEmail } from '../../emails/enqueueEmail.ts';
+import { billingUrl } from '../../emails/links.ts';
 import { applyInvoice } from '../../invoices/applyInvoice.ts';
 import { publishOrgChange } from '../../live/publishOrgChange.ts';
 import { emitOutgoing } from '../../outgoing-webhooks/emitOutgoing.ts';
@@ -82,6 +84,20 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
           attempt: invoice.attempt_count,
         },
       });
+      await enqueueEmail(tx, {
+        causeKey: `email.payment_failed:${id}:${attempt}`,
+        orgId,
+        template: 'payment_failed',
+        data: {
+          invoice: invoice.number ?? id,
+          amountDue: invoice.amount_due,
+          currency: invoice.currency,
+          reason: reason ?? 'payment_failed',
+          graceEndsAt: r?.graceEndsAt.toISOString() ?? null,
+          hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+          billingUrl: billingUrl(deps.env, orgId),
+        },
+      });
     } else if (event.type === 'invoice.payment_action_required' && invoice.status === 'open') {
       const r = await markActionRequired(tx, orgId, invoice.hosted_invoice_url ?? null);
       await publishOrgChange(tx, orgId, { type: 'billing.action_required', id });
@@ -99,6 +115,18 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
         targetId: id,
         before: { billing_state: r?.before },
         after: { billing_state: 'action_required', url: invoice.hosted_invoice_url ?? null },
+      });
+      await enqueueEmail(tx, {
+        causeKey: `email.payment_action_required:${id}:${attempt}`,
+        orgId,
+        template: 'payment_action_required',
+        data: {
+          invoice: invoice.number ?? id,
+          amountDue: invoice.amount_due,
+          currency: invoice.currency,
+          hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+          billingUrl: billingUrl(deps.env, orgId),
+        },
       });
     } else if (
       (event.type === 'invoice.paid' || event.type === 'invoice.payment_succeeded') &&
@@ -126,6 +154,16 @@ export const onInvoice: Handler = async ({ deps, event, orgId, object }) => {
           targetId: id,
           before: { billing_state: r.before },
           after: { billing_state: 'ok' },
+        });
+        await enqueueEmail(tx, {
+          causeKey: `email.payment_recovered:${id}`,
+          orgId,
+          template: 'payment_recovered',
+          data: {
+            invoice: invoice.number ?? id,
+            amountPaid: invoice.amount_paid,
+            currency: invoice.currency,
+          },
         });
       }
     }

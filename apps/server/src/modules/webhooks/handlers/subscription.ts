@@ -2,6 +2,8 @@ import { eq } from 'drizzle-orm';
 import { organizations } from '../../../db/schema/index.ts';
 import { withOrgTx } from '../../../db/tx.ts';
 import { applyCreditPayment } from '../../credits/applyCreditPayment.ts';
+import { enqueueEmail } from '../../emails/enqueueEmail.ts';
+import { billingUrl } from '../../emails/links.ts';
 import { emitOutgoing } from '../../outgoing-webhooks/emitOutgoing.ts';
 import { applySubscription } from '../../subscriptions/applySubscription.ts';
 import { planItem } from '../../subscriptions/planItem.ts';
@@ -30,6 +32,18 @@ export const onSubscription: Handler = async ({ deps, event, orgId, object }) =>
         type: 'subscription.updated',
         causeKey: `subscription:${event.id}`,
         data: { ...data, stripe_event: event.type },
+      });
+    // Once per trial (its end time): a redelivered, replayed or re-announced event sends nothing more.
+    if (event.type === 'customer.subscription.trial_will_end' && sub.status === 'trialing' && sub.trial_end)
+      await enqueueEmail(tx, {
+        causeKey: `email.trial_ending:${sub.id}:${sub.trial_end}`,
+        orgId,
+        template: 'trial_ending',
+        data: {
+          plan: sub.items.data[0]?.price.nickname ?? sub.items.data[0]?.price.lookup_key ?? null,
+          trialEndsAt: new Date(sub.trial_end * 1000).toISOString(),
+          billingUrl: billingUrl(deps.env, orgId),
+        },
       });
     if (sub.status === 'trialing')
       await tx
