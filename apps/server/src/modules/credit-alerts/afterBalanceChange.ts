@@ -44,7 +44,7 @@ function due(database: Database, key: string, nowMs: number, everyMs: number): b
  * grant may complete a top-up, or once a minute per org for unusual usage.
  */
 export async function afterBalanceChange(
-  deps: Pick<Deps, 'database' | 'clock' | 'logger'>,
+  deps: Pick<Deps, 'database' | 'clock' | 'logger' | 'env'>,
   changes: readonly BalanceChange[],
 ): Promise<void> {
   for (const change of changes) {
@@ -56,7 +56,7 @@ export async function afterBalanceChange(
   }
 }
 
-async function evaluate(deps: Pick<Deps, 'database' | 'clock' | 'logger'>, c: BalanceChange) {
+async function evaluate(deps: Pick<Deps, 'database' | 'clock' | 'logger' | 'env'>, c: BalanceChange) {
   const nowMs = deps.clock.nowMs();
   const s = await cachedAlertSettings(deps.database, c.orgId, nowMs);
   if (!s) return;

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { withOrgTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
+import { enqueueCreditsLowEmail } from '../emails/creditsLowEmail.ts';
 import { raiseAlert } from './raiseAlert.ts';
 
 type Rows<T> = { rows: T[] };
@@ -13,7 +14,7 @@ type Rows<T> = { rows: T[] };
  * the row lock makes exactly one of many concurrent evaluators raise the alert.
  */
 export async function evaluateLowBalance(
-  deps: Pick<Deps, 'database' | 'clock'>,
+  deps: Pick<Deps, 'database' | 'clock' | 'env'>,
   orgId: string,
   threshold: number,
   direction: 'down' | 'up',
@@ -39,12 +40,16 @@ export async function evaluateLowBalance(
     }>;
     const hit = r.rows[0];
     if (!hit) return;
-    await raiseAlert(tx, {
+    const causeKey = `credits.low:${orgId}:${hit.crossing}`;
+    const balance = Number(hit.balance);
+    const raised = await raiseAlert(tx, {
       orgId,
       kind: 'low_balance',
-      causeKey: `credits.low:${orgId}:${hit.crossing}`,
-      data: { balance: Number(hit.balance), threshold },
+      causeKey,
+      data: { balance, threshold },
       at: now,
     });
+    // The email goes out with the alert, once per crossing (same cause).
+    if (raised) await enqueueCreditsLowEmail(tx, deps.env, { causeKey, orgId, balance, threshold });
   });
 }

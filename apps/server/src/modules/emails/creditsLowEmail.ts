@@ -6,7 +6,7 @@ import { billingUrl } from './links.ts';
 /**
  * The "credits low" email, for the credit alerts to call in the transaction that crossed the
  * threshold. `causeKey` names the crossing (e.g. `credits.low:<alertId>:<ledgerEntryId>`), so a
- * retried or concurrent check sends it once. Not wired yet: the alerts engine owns when to call it.
+ * retried or concurrent check sends it once. Called by credit-alerts/evaluateLowBalance.ts with the alert.
  */
 export function enqueueCreditsLowEmail(
   tx: Tx,
