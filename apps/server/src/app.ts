@@ -19,6 +19,7 @@ import { registerAuditRoutes } from './modules/audit/routes.ts';
 import { registerCatalogRoutes } from './modules/catalog/routes.ts';
 import { registerCheckoutRoutes } from './modules/checkout/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
+import { invalidateAfterOrgMutations } from './modules/entitlements/entitlementCache.ts';
 import { registerEntitlementRoutes } from './modules/entitlements/routes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
@@ -78,6 +79,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
   installRequestMetrics(app, metrics);
   await app.register(fastifyCookie);
   installSecurityHeaders(app);
+  invalidateAfterOrgMutations(app, deps);
   await app.register(fastifyCors, {
     origin: deps.env.CORS_ORIGINS.length ? deps.env.CORS_ORIGINS : false,
     credentials: true,

@@ -203,6 +203,8 @@ describe('plans, trials and overage', () => {
     const org = await createTestOrg(a);
     await bothSee(org, 'api_access', { allowed: false, reason: 'not_in_plan', plan: 'free' });
     await subscribe(org, 'basic');
+    // The instance that took the API call answers from the new subscription at once.
+    expect(await ent(a, org, 'api_access')).toMatchObject({ allowed: true, reason: 'trial', plan: 'basic' });
     await bothSee(org, 'api_access', {
       allowed: true,
       reason: 'trial',
