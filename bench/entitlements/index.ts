@@ -9,8 +9,10 @@
  *    spread over every org and a mix of boolean, limit and usage-event features, BENCH_TOTAL
  *    requests (default 50,000) after a warm-up, from C keep-alive connections, C in
  *    BENCH_CONCURRENCY (default 16,64); once from this process and once from a child process
- *    (client.ts) so this event loop runs only the server. Logging is on (LOG_LEVEL=info into
+ *    (client.ts) so this event loop runs only the server — then this process's CPU time per
+ *    check is the server's cost, a figure a loaded machine distorts less. Logging is on (LOG_LEVEL=info into
  *    /dev/null), as in production.
+ *  - the floor: a bare Fastify app answering a constant on the same path (child-process client).
  *  - in-process: checkEntitlement (what the route calls) on a warm cache, one call at a time.
  *  - the ceiling without the cache: the uncached path (withOrgTx + the snapshot query, what a
  *    miss costs) and the raw snapshot SELECT through the driver, C at a time.
@@ -23,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
 import { buildApp } from '../../apps/server/src/app.ts';
@@ -52,6 +55,8 @@ const TOTAL = Number(process.env.BENCH_TOTAL ?? 50_000);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '16,64').split(',').map(Number);
 const IN_PROCESS = Number(process.env.BENCH_IN_PROCESS ?? 200_000);
 const SQL_TOTAL = Number(process.env.BENCH_SQL_TOTAL ?? 10_000);
+/** Which load clients run: `in` (this process), `child` (a child process); default both. */
+const CLIENTS = (process.env.BENCH_CLIENTS ?? 'in,child').split(',');
 const POOL = Number(process.env.BENCH_POOL ?? 20);
 const WARMUP = 5_000;
 const TIME_LIMIT_MS = 60_000;
@@ -165,17 +170,46 @@ async function run() {
   await getChecks(port, targets, WARMUP, 16, TIME_LIMIT_MS);
   const results: { label: string; perSecond: number; p99: number }[] = [];
   for (const c of CONCURRENCY) {
-    const r = await getChecks(port, targets, TOTAL, c, TIME_LIMIT_MS);
-    const s = summarize(r);
-    console.log(
-      `http      C=${String(c).padStart(3)} in-process client:  ${fmt(s)}  (${r.ok} ok, ${r.errors} errors${r.timedOut ? ', TIME LIMIT' : ''}; ${JSON.stringify(Object.fromEntries(r.statuses))})`,
-    );
-    results.push({ label: `C=${c} in-process client`, ...s });
+    if (CLIENTS.includes('in')) {
+      const r = await getChecks(port, targets, TOTAL, c, TIME_LIMIT_MS);
+      const s = summarize(r);
+      console.log(
+        `http      C=${String(c).padStart(3)} in-process client:  ${fmt(s)}  (${r.ok} ok, ${r.errors} errors${r.timedOut ? ', TIME LIMIT' : ''}; ${JSON.stringify(Object.fromEntries(r.statuses))})`,
+      );
+      results.push({ label: `C=${c} in-process client`, ...s });
+    }
+    if (!CLIENTS.includes('child')) continue;
+    // With the client in another process, this process's CPU time is the server's cost per
+    // check: a figure a loaded machine distorts far less than the rate.
+    const cpu0 = process.cpuUsage();
     const child = await clientProcess(port, file, c);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerCheck = (cpu.user + cpu.system) / Math.max(1, child.ok + child.errors);
     console.log(
-      `http      C=${String(c).padStart(3)} child-process client: ${fmt(child)}  (${child.ok} ok, ${child.errors} errors${child.timedOut ? ', TIME LIMIT' : ''}; ${JSON.stringify(child.statuses)})`,
+      `http      C=${String(c).padStart(3)} child-process client: ${fmt(child)}  (${child.ok} ok, ${child.errors} errors${child.timedOut ? ', TIME LIMIT' : ''}; ${JSON.stringify(child.statuses)}); server CPU ${cpuPerCheck.toFixed(0)} µs/check`,
     );
     results.push({ label: `C=${c} child-process client`, ...child });
+  }
+
+  // ---------------------------------------------------------------- the HTTP floor
+  // An empty Fastify app answering a constant of the same size on the same path: what Node and
+  // Fastify alone cost on this machine now, for reading the figures above (no auth, no hooks).
+  if (CLIENTS.includes('child')) {
+    const sample = JSON.stringify(await checkEntitlement(deps, orgs[0]!.id, 'projects'));
+    const bare = Fastify({ logger: false });
+    bare.get('/v1/orgs/:org/entitlements/:feature', (_req, reply) => {
+      reply.header('content-type', 'application/json; charset=utf-8').send(sample);
+    });
+    await bare.listen({ host: '127.0.0.1', port: 0 });
+    const barePort = (bare.server.address() as AddressInfo).port;
+    const c = CONCURRENCY[0]!;
+    const cpu0 = process.cpuUsage();
+    const floor = await clientProcess(barePort, file, c);
+    const cpu = process.cpuUsage(cpu0);
+    console.log(
+      `floor     C=${String(c).padStart(3)} bare Fastify, constant reply: ${fmt(floor)}; server CPU ${((cpu.user + cpu.system) / Math.max(1, floor.ok)).toFixed(0)} µs/request`,
+    );
+    await bare.close();
   }
 
   // ---------------------------------------------------------------- in-process

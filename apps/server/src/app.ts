@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -12,6 +11,7 @@ import { installErrorHandler } from './http/errorHandler.ts';
 import { createMetrics, installRequestMetrics, type Metrics } from './http/observability.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { rateLimitKey } from './http/rateLimitKey.ts';
+import { installSecurityHeaders } from './http/securityHeaders.ts';
 import type { App } from './http/types.ts';
 import { randomToken } from './ids.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/routes.ts';
@@ -22,6 +22,7 @@ import { registerCreditAlertRoutes } from './modules/credit-alerts/routes.ts';
 import { registerCreditRoutes } from './modules/credits/routes.ts';
 import { registerDevSignInRoutes } from './modules/demo/devSignInRoutes.ts';
 import { registerEmailAdminRoutes } from './modules/emails/adminRoutes.ts';
+import { invalidateAfterOrgMutations } from './modules/entitlements/entitlementCache.ts';
 import { registerEntitlementRoutes } from './modules/entitlements/routes.ts';
 import { registerInvoiceRoutes } from './modules/invoices/routes.ts';
 import { registerLiveRoutes } from './modules/live/routes.ts';
@@ -81,18 +82,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
   installErrorHandler(app);
   installRequestMetrics(app, metrics);
   await app.register(fastifyCookie);
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-  });
+  installSecurityHeaders(app);
+  invalidateAfterOrgMutations(app, deps);
   await app.register(fastifyCors, {
     origin: deps.env.CORS_ORIGINS.length ? deps.env.CORS_ORIGINS : false,
     credentials: true,

@@ -6,6 +6,7 @@ import { publishOrgChange } from '../src/modules/live/publishOrgChange.ts';
 import { advanceBoth, seedCatalog } from './catalogFixture.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
 import { startTestApp, type TestApp } from './harness.ts';
+import { testDbKind } from './testDatabase.ts';
 
 /**
  * Two server instances on one database (PGlite shared in-process, or one Postgres): each has its
@@ -203,6 +204,8 @@ describe('plans, trials and overage', () => {
     const org = await createTestOrg(a);
     await bothSee(org, 'api_access', { allowed: false, reason: 'not_in_plan', plan: 'free' });
     await subscribe(org, 'basic');
+    // The instance that took the API call answers from the new subscription at once.
+    expect(await ent(a, org, 'api_access')).toMatchObject({ allowed: true, reason: 'trial', plan: 'basic' });
     await bothSee(org, 'api_access', {
       allowed: true,
       reason: 'trial',
@@ -288,5 +291,22 @@ describe('payment failure', () => {
       });
       expect(await ent(t, org, 'projects')).toMatchObject({ allowed: false, reason: 'restricted' });
     }
+  });
+});
+
+// PGlite's LISTEN is in-process and cannot drop; on Postgres the connection can.
+describe.skipIf(testDbKind() === 'pglite')('a dropped LISTEN connection (Postgres)', () => {
+  it('a change missed while it was down is seen soon after (resync clears every cache)', async () => {
+    const org = await createTestOrg(a);
+    await bothSee(org, 'api_call_basic', { allowed: false, balance: 0 }); // both caches warm
+    const killed = await a.deps.database.query(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+        WHERE datname = current_database() AND query = 'LISTEN tollgate_org_changes'`,
+    );
+    expect(killed.length).toBeGreaterThan(0);
+    // Committed before either process is listening again: its notification is lost.
+    await setBalance(org, 50);
+    // Far sooner than the 60 s safety TTL: entries are not trusted while deaf, and cleared on resync.
+    await bothSee(org, 'api_call_basic', { allowed: true, balance: 50 });
   });
 });

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../deps.ts';
 import { ALL_ORGS } from '../live/publishOrgChange.ts';
 import type { CatalogView, OrgSnapshot } from './decideEntitlement.ts';
@@ -105,6 +106,8 @@ export function createEntitlementCache(opts: EntitlementCacheOptions = {}): Enti
         catalog = { value, storedAt: mono(), heard: listening(), validUntil: Number.POSITIVE_INFINITY };
     },
     invalidate(orgId) {
+      // Bounded like the entries: past that, forgetting everything is the safe way to shrink.
+      if (generations.size >= MAX_ORGS && !generations.has(orgId)) return this.clear();
       generations.set(orgId, (generations.get(orgId) ?? 0) + 1);
       orgs.delete(orgId);
     },
@@ -151,4 +154,23 @@ export function entitlementCacheOf(deps: Deps): EntitlementCache {
 /** Drops the org's entry in this process right away (after a commit that changed it). */
 export function invalidateEntitlements(deps: Deps, orgId: string) {
   entitlementCacheOf(deps).invalidate(orgId);
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * After any successful mutation of an org through this process's API (a subscription change,
+ * a credit consumption, a usage report, ...), its cached entitlements are dropped before the
+ * reply goes out: the caller's next check here sees its own change without waiting for the
+ * notification (which still reaches the other processes). Only successes: a caller without
+ * access to the org (4xx) must not be able to churn the cache.
+ */
+export function invalidateAfterOrgMutations(app: FastifyInstance, deps: Deps) {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!SAFE_METHODS.has(request.method) && reply.statusCode < 400) {
+      const org = (request.params as { org?: unknown } | undefined)?.org;
+      if (typeof org === 'string') invalidateEntitlements(deps, org);
+    }
+    done(null, payload);
+  });
 }

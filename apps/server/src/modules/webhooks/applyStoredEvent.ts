@@ -1,4 +1,5 @@
 import type { Deps } from '../../deps.ts';
+import { invalidateEntitlements } from '../entitlements/entitlementCache.ts';
 import { HANDLERS } from './dispatch.ts';
 import type { Outcome } from './handlers/context.ts';
 import { resolveOrg } from './resolveOrg.ts';
@@ -15,5 +16,10 @@ export async function applyStoredEvent(
   const object = event.data.object;
   const orgId = await resolveOrg(deps, object);
   if (!orgId) return { outcome: 'ignored', orgId: null };
-  return { outcome: await handler({ deps, event, orgId, object }), orgId };
+  try {
+    return { outcome: await handler({ deps, event, orgId, object }), orgId };
+  } finally {
+    // Whatever the handler committed is visible to this process's next check at once.
+    invalidateEntitlements(deps, orgId);
+  }
 }
