@@ -86,6 +86,9 @@ describe('credits end to end', () => {
     const packs = after.grants.filter((g: { source: string }) => g.source === 'pack');
     expect(packs).toHaveLength(1);
     expect(packs[0]).toMatchObject({ amount: 1000, expires_at: null });
+    // The grant released the top-up claim: the next fall below the threshold may buy again.
+    const s = await t.request('GET', `/v1/orgs/${org.id}/credits/settings`, { token: org.key });
+    expect(s.body.auto_top_up.in_flight).toBeNull();
 
     const { sent, deliveries } = await withSystemTx(t.deps.database, async (tx) => ({
       sent: await tx.select().from(emails).where(eq(emails.orgId, org.id)),

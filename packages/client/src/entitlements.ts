@@ -44,26 +44,10 @@ export interface TrackOptions {
   metadata?: Record<string, string>;
 }
 
-// The credit ledger and metered usage routes are written against their agreed contract until
-// their generated types land (then these become `components['schemas'][...]`).
-export interface Consumption {
-  id: string;
-  event: string;
-  quantity: number;
-  credits: number;
-  overage: number;
-  balance: number;
-  breakdown: { grant_id: string; source: string; credits: number }[];
-  replayed: boolean;
-  created_at: string;
-}
-
-export interface UsageRecord {
-  id: string;
-  addon: string;
-  quantity: number;
-  [field: string]: unknown;
-}
+/** One accepted consumption (or its replay), as `POST /v1/orgs/{org}/credits/consume` returns it. */
+export type Consumption = components['schemas']['CreditConsumption'];
+/** One metered add-on usage record, as `POST /v1/orgs/{org}/usage` returns it. */
+export type UsageRecord = components['schemas']['MeteredUsage'];
 
 type UntypedCall = (
   method: string,
