@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTollgateClient, TollgateError } from '../../../packages/client/src/index.ts';
+import { seedCatalog } from './catalogFixture.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
-import { startTestApp, type TestApp } from './harness.ts';
+import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
 
 let t: TestApp;
 let org: TestOrg;
@@ -158,7 +159,78 @@ describe('client.check when Tollgate is unavailable', () => {
   });
 });
 
-describe('client.consume and client.track (against the agreed contract)', () => {
+describe('client.consume and client.track against the real server', () => {
+  it('consume spends credits, replays by key, refuses a short balance with 402; check sees the new balance', async () => {
+    const o = await createTestOrg(t, 'Consumer Co');
+    const grant = await t.request('POST', `/v1/admin/orgs/${o.id}/credits/grants`, {
+      token: TEST_ADMIN_KEY,
+      body: { credits: 10, reason: 'client test' },
+    });
+    expect(grant.status, JSON.stringify(grant.body)).toBe(201);
+    const client = createTollgateClient({
+      baseUrl: t.url,
+      token: o.key,
+      entitlements: { cacheTtlMs: 60_000 },
+    });
+    // The free plan's monthly allocation comes on top of the grant.
+    const first = await client.check(o.id, 'api_call_premium');
+    expect(first).toMatchObject({ allowed: true });
+    const balance = first.balance as number;
+    expect(balance).toBeGreaterThanOrEqual(10);
+    expect(balance % 5).toBe(0);
+    const quantity = balance / 5;
+    const c = await client.consume(o.id, 'api_call_premium', quantity, { idempotencyKey: 'real_1' });
+    expect(c).toMatchObject({
+      event: 'api_call_premium',
+      quantity,
+      credits: balance,
+      balance: 0,
+      replayed: false,
+    });
+    expect(
+      await client.consume(o.id, 'api_call_premium', quantity, { idempotencyKey: 'real_1' }),
+    ).toMatchObject({
+      id: c.id,
+      replayed: true,
+    });
+    // consume dropped the cached check: the next one sees the empty balance.
+    expect(await client.check(o.id, 'api_call_premium')).toMatchObject({
+      allowed: false,
+      reason: 'no_credits',
+    });
+    const refused = await client
+      .consume(o.id, 'api_call_premium', 1, { idempotencyKey: 'real_2' })
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      status: 402,
+      code: 'insufficient_credits',
+      details: { balance: 0, required: 5 },
+    });
+  });
+
+  it('track records metered usage for a subscribed org, idempotently', async () => {
+    await seedCatalog(t);
+    const o = await createTestOrg(t, 'Tracker Co');
+    await t.request('POST', `/v1/orgs/${o.id}/payment-methods`, {
+      token: o.key,
+      body: { payment_method_id: 'pm_card_visa' },
+    });
+    const sub = await t.request('POST', `/v1/orgs/${o.id}/subscription`, {
+      token: o.key,
+      body: { plan: 'basic' },
+    });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    const client = createTollgateClient({ baseUrl: t.url, token: o.key });
+    const u = await client.track(o.id, 'sms', 3, { idempotencyKey: 'sms_real_1' });
+    expect(u).toMatchObject({ addon: 'sms', quantity: 3, replayed: false });
+    expect(await client.track(o.id, 'sms', 3, { idempotencyKey: 'sms_real_1' })).toMatchObject({
+      id: u.id,
+      replayed: true,
+    });
+  });
+});
+
+describe('client.consume and client.track (wire format, against a recording server)', () => {
   it('consume sends event, quantity, idempotency key and metadata; returns the consumption; drops cached checks', async () => {
     let balance = 10;
     const fake = await fakeTollgate((req) => {
