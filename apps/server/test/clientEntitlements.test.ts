@@ -175,7 +175,7 @@ describe('client.consume and client.track against the real server', () => {
     // The free plan's monthly allocation comes on top of the grant.
     const first = await client.check(o.id, 'api_call_premium');
     expect(first).toMatchObject({ allowed: true });
-    const balance = first.balance as number;
+    const balance = (first as { balance: number }).balance;
     expect(balance).toBeGreaterThanOrEqual(10);
     expect(balance % 5).toBe(0);
     const quantity = balance / 5;
