@@ -44,13 +44,17 @@ import { startTollgateProcess, type TollgateProcess } from './tollgateProcess.ts
  *    gets every event once, in created order; its projection and effects are the reference.
  * 3. Chaos run: another fresh Tollgate gets every event shuffled, duplicated 1-3 times, with 5%
  *    extra requests carrying bad signatures, processing interleaved with delivery, and workers
- *    "killed" mid-batch (they claim events and stop dead in the middle; the lock expires and other
- *    workers take over). The projection and every effect must equal the clean run's, exactly once.
- * 4. The same with two app instances and two concurrent workers on one Postgres database.
+ *    killed mid-batch. The projection and every effect (side-effect keys, outgoing webhook events
+ *    and their data, audit entries, email outbox rows) must equal the clean run's, exactly once.
+ *    - PGlite (one process): in process; a worker "dies" mid-batch (its Stripe calls never return;
+ *      its claims expire and another worker takes them over).
+ *    - Postgres: real processes (apps/server/src/main.ts): two TOLLGATE_ROLE=api processes get the
+ *      deliveries, two TOLLGATE_ROLE=worker processes apply them, send outgoing webhooks to a real
+ *      receiver and emails to a real SMTP server; the worker seen holding claimed events is killed
+ *      with SIGKILL several times and restarted.
  *
- * Default: ~1,300 events (about 50 s per database). The issue's full size:
+ * Size: CHAOS_EVENTS (default DEFAULT_TARGET below; generation overshoots by ~20%).
  *   CHAOS_EVENTS=5000 npx vitest run --project server-pglite apps/server/test/webhookChaos.test.ts
- * (~6,100 events; about 4-6 minutes per database, so not in the default suite.)
  */
 
 const TARGET = Number(process.env.CHAOS_EVENTS ?? 1000);
