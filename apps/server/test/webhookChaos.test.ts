@@ -57,9 +57,15 @@ import { startTollgateProcess, type TollgateProcess } from './tollgateProcess.ts
  *   CHAOS_EVENTS=5000 npx vitest run --project server-pglite apps/server/test/webhookChaos.test.ts
  */
 
-const TARGET = Number(process.env.CHAOS_EVENTS ?? 1000);
-/** Generation stops here even below TARGET (so the default run stays well inside the suite's budget). */
-const GENERATION_BUDGET_MS = Number(process.env.CHAOS_GENERATION_MS ?? Math.max(60_000, TARGET * 40));
+/**
+ * The issue's size (at least 5,000 events) runs by default where it is asked for: the Postgres
+ * real-process variant. The PGlite in-process variant keeps a smaller set (one process, one core
+ * for app, emulator and database alike), so the whole suite stays inside its time budget.
+ */
+const DEFAULT_TARGET = testDbKind() === 'postgres' ? 5000 : 1000;
+const TARGET = Number(process.env.CHAOS_EVENTS ?? DEFAULT_TARGET);
+/** Generation stops here even below TARGET (a safety net on a very loaded machine; the count is logged). */
+const GENERATION_BUDGET_MS = Number(process.env.CHAOS_GENERATION_MS ?? Math.max(60_000, TARGET * 80));
 /** Many customers over few months: each event's re-fetch cost grows with its org's history. */
 const ORGS_PER_MONTH = Math.max(4, Math.ceil(TARGET / 120));
 /** Per-test timeout, scaled for the big variant (CHAOS_EVENTS=5000). */
@@ -466,6 +472,7 @@ describe('webhook pipeline under chaos', () => {
         expect(res.status, res.text).toBe(200);
         expect(res.body.duplicate).toBe(false);
       }
+      const stored = Date.now();
       await drain(clean);
       const counts = await statusCounts(clean.db.database);
       expect(counts.dead ?? 0).toBe(0);
@@ -493,7 +500,7 @@ describe('webhook pipeline under chaos', () => {
       ])
         expect(Object.values(m).every((n) => n === 1)).toBe(true);
       console.info(
-        `[chaos] clean run (${testDbKind()}): ${events.length} events, ${counts.applied} applied, ${Date.now() - started} ms`,
+        `[chaos] clean run (${testDbKind()}): ${events.length} events, ${counts.applied} applied, ${Date.now() - started} ms (stored over HTTP ${stored - started} ms, applied ${Date.now() - stored} ms)`,
       );
     },
     TIMEOUT_MS,
