@@ -123,6 +123,13 @@ export const envSchema = z
       const demo = typeof env.TOLLGATE_DEMO === 'boolean' ? env.TOLLGATE_DEMO : env.NODE_ENV !== 'production';
       if (env.EMAIL_TRANSPORT === 'smtp' && !env.SMTP_URL)
         ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'required when EMAIL_TRANSPORT=smtp' });
+      if ((env.TOLLGATE_ROLE === 'api' || env.TOLLGATE_ROLE === 'worker') && !env.DATABASE_URL)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TOLLGATE_ROLE'],
+          message:
+            'api and worker processes share a PostgreSQL server: set DATABASE_URL (PGlite belongs to one process)',
+        });
       if (env.NODE_ENV !== 'production') return;
       const need = (key: keyof typeof env, why: string) => {
         if (!env[key])

@@ -99,6 +99,16 @@ describe('configuration', () => {
     ).toEqual([]);
   });
 
+  it('process roles and email transport: split roles need Postgres, SMTP needs its URL', () => {
+    expect(problemsOf({ TOLLGATE_ROLE: 'worker' })).toEqual(['TOLLGATE_ROLE']);
+    expect(problemsOf({ TOLLGATE_ROLE: 'api', DATABASE_URL: 'postgres://db/tollgate' })).toEqual([]);
+    expect(problemsOf({ TOLLGATE_ROLE: 'both' })).toEqual(['TOLLGATE_ROLE']);
+    expect(problemsOf({ EMAIL_TRANSPORT: 'smtp' })).toEqual(['SMTP_URL']);
+    expect(problemsOf({ EMAIL_TRANSPORT: 'smtp', SMTP_URL: 'http://mail' })).toEqual(['SMTP_URL']);
+    expect(loadEnv({ EMAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://mail:587' }).EMAIL_TRANSPORT).toBe('smtp');
+    expect(loadEnv({}).TOLLGATE_ROLE).toBe('all');
+  });
+
   it('`NODE_ENV=production` and nothing else: the server exits non-zero naming every problem', () => {
     const run = spawnSync('npx', ['tsx', 'apps/server/src/main.ts'], {
       cwd: REPO_ROOT,

@@ -44,18 +44,28 @@ import { startTollgateProcess, type TollgateProcess } from './tollgateProcess.ts
  *    gets every event once, in created order; its projection and effects are the reference.
  * 3. Chaos run: another fresh Tollgate gets every event shuffled, duplicated 1-3 times, with 5%
  *    extra requests carrying bad signatures, processing interleaved with delivery, and workers
- *    "killed" mid-batch (they claim events and stop dead in the middle; the lock expires and other
- *    workers take over). The projection and every effect must equal the clean run's, exactly once.
- * 4. The same with two app instances and two concurrent workers on one Postgres database.
+ *    killed mid-batch. The projection and every effect (side-effect keys, outgoing webhook events
+ *    and their data, audit entries, email outbox rows) must equal the clean run's, exactly once.
+ *    - PGlite (one process): in process; a worker "dies" mid-batch (its Stripe calls never return;
+ *      its claims expire and another worker takes them over).
+ *    - Postgres: real processes (apps/server/src/main.ts): two TOLLGATE_ROLE=api processes get the
+ *      deliveries, two TOLLGATE_ROLE=worker processes apply them, send outgoing webhooks to a real
+ *      receiver and emails to a real SMTP server; the worker seen holding claimed events is killed
+ *      with SIGKILL several times and restarted.
  *
- * Default: ~1,300 events (about 50 s per database). The issue's full size:
+ * Size: CHAOS_EVENTS (default DEFAULT_TARGET below; generation overshoots by ~20%).
  *   CHAOS_EVENTS=5000 npx vitest run --project server-pglite apps/server/test/webhookChaos.test.ts
- * (~6,100 events; about 4-6 minutes per database, so not in the default suite.)
  */
 
-const TARGET = Number(process.env.CHAOS_EVENTS ?? 1000);
-/** Generation stops here even below TARGET (so the default run stays well inside the suite's budget). */
-const GENERATION_BUDGET_MS = Number(process.env.CHAOS_GENERATION_MS ?? Math.max(60_000, TARGET * 40));
+/**
+ * The issue's size (at least 5,000 events) runs by default where it is asked for: the Postgres
+ * real-process variant. The PGlite in-process variant keeps a smaller set (one process, one core
+ * for app, emulator and database alike), so the whole suite stays inside its time budget.
+ */
+const DEFAULT_TARGET = testDbKind() === 'postgres' ? 5000 : 1000;
+const TARGET = Number(process.env.CHAOS_EVENTS ?? DEFAULT_TARGET);
+/** Generation stops here even below TARGET (a safety net on a very loaded machine; the count is logged). */
+const GENERATION_BUDGET_MS = Number(process.env.CHAOS_GENERATION_MS ?? Math.max(60_000, TARGET * 80));
 /** Many customers over few months: each event's re-fetch cost grows with its org's history. */
 const ORGS_PER_MONTH = Math.max(4, Math.ceil(TARGET / 120));
 /** Per-test timeout, scaled for the big variant (CHAOS_EVENTS=5000). */
@@ -457,11 +467,24 @@ describe('webhook pipeline under chaos', () => {
     async () => {
       const started = Date.now();
       clean = await freshApp();
-      for (const e of events) {
-        const res = await post(clean, e.body, sign(e.body));
-        expect(res.status, res.text).toBe(200);
-        expect(res.body.duplicate).toBe(false);
+      // On Postgres the worker applies while events are still being delivered (the database works
+      // on the other core meanwhile). Still in order: delivery is sequential in created order and
+      // the worker claims in created order, so nothing is applied before an earlier event.
+      let delivering = testDbKind() === 'postgres';
+      const applying = (async () => {
+        while (delivering) if (!(await clean.processEvents())) await new Promise((r) => setTimeout(r, 20));
+      })();
+      try {
+        for (const e of events) {
+          const res = await post(clean, e.body, sign(e.body));
+          expect(res.status, res.text).toBe(200);
+          expect(res.body.duplicate).toBe(false);
+        }
+      } finally {
+        delivering = false;
+        await applying;
       }
+      const stored = Date.now();
       await drain(clean);
       const counts = await statusCounts(clean.db.database);
       expect(counts.dead ?? 0).toBe(0);
@@ -489,7 +512,7 @@ describe('webhook pipeline under chaos', () => {
       ])
         expect(Object.values(m).every((n) => n === 1)).toBe(true);
       console.info(
-        `[chaos] clean run (${testDbKind()}): ${events.length} events, ${counts.applied} applied, ${Date.now() - started} ms`,
+        `[chaos] clean run (${testDbKind()}): ${events.length} events, ${counts.applied} applied, ${Date.now() - started} ms (delivered over HTTP${testDbKind() === 'postgres' ? ' while applying' : ''} ${stored - started} ms, then applied ${Date.now() - stored} ms)`,
       );
     },
     TIMEOUT_MS,
