@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/client.ts';
 import {
   auditLog,
+  creditGrants,
   emails,
   invoices,
   organizations,
@@ -365,9 +366,28 @@ async function effects(database: Database) {
         .map((r) => `${r.template} ${r.key} ${r.to.join(',')}`)
         .sort(),
     ),
-    // CREDIT GRANTS (lead, at merge of h/credits): count the credit ledger's grant rows by their
-    // idempotency key here, e.g. `credits: count(grant rows .map((r) => r.idempotencyKey))`, so
-    // "every credit grant happened exactly once" is compared with the clean run like the rest.
+    // Every credit grant exactly once: grants by their cause (source, cause key, amount) and the
+    // ledger's grant entries by the cause of their grant (a second entry for one grant shows as 2).
+    credits: count(
+      (
+        await tx
+          .select({ key: creditGrants.causeKey, source: creditGrants.source, amount: creditGrants.amount })
+          .from(creditGrants)
+      )
+        .map((r) => `${r.source} ${r.key} ${r.amount}`)
+        .sort(),
+    ),
+    creditLedger: count(
+      (
+        (await tx.execute(sql`
+          SELECT l.kind, l.amount, g.cause_key FROM credit_ledger l
+            JOIN credit_grants g ON g.id = l.grant_id`)) as unknown as {
+          rows: { kind: string; amount: number; cause_key: string }[];
+        }
+      ).rows
+        .map((r) => `${r.kind} ${r.cause_key} ${r.amount}`)
+        .sort(),
+    ),
     audit: count(
       (
         await tx
@@ -496,6 +516,8 @@ describe('webhook pipeline under chaos', () => {
       // The reference is not empty: the flows produced billing state and effects to compare.
       expect(reference.projection.subscriptions.length).toBeGreaterThanOrEqual(8);
       expect(reference.projection.invoices.length).toBeGreaterThan(10);
+      // Paid subscription periods granted credits: the exactly-once comparison is not vacuous.
+      expect(Object.keys(reference.effects.credits).length).toBeGreaterThan(5);
       expect(reference.projection.orgs.some((o) => o.billingState !== 'ok')).toBe(true);
       expect(Object.keys(reference.effects.deliveries).some((k) => k.startsWith('payment.failed'))).toBe(
         true,
