@@ -162,8 +162,15 @@ async function run() {
     rows.push(row(`HTTP POST /v1/webhooks/stripe (verify, store, 200) [${codes}]`, c, TOTAL, r));
   }
   // The same with the client in its own process: this event loop then runs only the server.
+  const serverCpu: string[] = [];
   for (const c of CONCURRENCY) {
+    const cpu0 = process.cpuUsage();
     const r = await clientProcess(port, c);
+    const cpu = process.cpuUsage(cpu0);
+    // How busy this (server-only) event loop was: near 100% means the server's CPU is the limit.
+    serverCpu.push(
+      `C=${c}: ${(((cpu.user + cpu.system) / 1e6 / r.seconds) * 100).toFixed(0)}% of a core, ${((cpu.user + cpu.system) / Math.max(1, r.ok)).toFixed(0)} µs per event`,
+    );
     acknowledged += r.ok;
     const codes = Object.entries(r.statuses)
       .map(([k, v]) => `${k}:${v}`)
@@ -344,6 +351,7 @@ async function run() {
     );
     if (r.errors) process.exitCode = 1;
   }
+  for (const line of serverCpu) console.log(`server    CPU while the client ran in its own process, ${line}`);
   console.log(
     `load avg  at the end: ${loadavg()
       .map((l) => l.toFixed(1))
