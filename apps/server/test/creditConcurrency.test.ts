@@ -16,7 +16,10 @@ beforeAll(async () => {
   t = await startTestApp();
   if (testDbKind() === 'postgres') {
     const database = await createDatabase({ url: t.db.url!, poolSize: 10 });
-    t2 = await startTestApp({}, { emulator: t.emulator, db: { database, url: t.db.url, dispose: () => database.close() } });
+    t2 = await startTestApp(
+      {},
+      { emulator: t.emulator, db: { database, url: t.db.url, dispose: () => database.close() } },
+    );
   }
 });
 afterAll(async () => {
@@ -32,11 +35,20 @@ describe('concurrent consumption', () => {
     // 100 (free plan allocation, subscription bucket) + 400 pack + 300 promotional (expiring) + 200 manual.
     expect((await t.request('GET', `/v1/orgs/${o.id}/credits`, { token: o.key })).body.balance).toBe(100);
     await withOrgTx(t.deps.database, o.id, (tx) =>
-      grantCredits(tx, { orgId: o.id, source: 'pack', amount: 400, expiresAt: null, causeKey: `test.pack:${o.id}` }, now),
+      grantCredits(
+        tx,
+        { orgId: o.id, source: 'pack', amount: 400, expiresAt: null, causeKey: `test.pack:${o.id}` },
+        now,
+      ),
     );
     const grant = (body: object) =>
       t.request('POST', `/v1/admin/orgs/${o.id}/credits/grants`, { token: TEST_ADMIN_KEY, body });
-    await grant({ credits: 300, reason: 'promo', source: 'promotional', expires_at: new Date(now.getTime() + 10 * DAY).toISOString() });
+    await grant({
+      credits: 300,
+      reason: 'promo',
+      source: 'promotional',
+      expires_at: new Date(now.getTime() + 10 * DAY).toISOString(),
+    });
     await grant({ credits: 200, reason: 'goodwill', source: 'manual' });
     const start = await t.request('GET', `/v1/orgs/${o.id}/credits`, { token: o.key });
     expect(start.body.balance).toBe(1_000);

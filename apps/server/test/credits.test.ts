@@ -249,6 +249,24 @@ describe('credits: grants, consumption, idempotency', () => {
   });
 });
 
+describe('credits: live changes', () => {
+  it('every balance change publishes credits.updated with the new balance, once per change', async () => {
+    const o = await createTestOrg(t);
+    const seen: { type: string; data: unknown }[] = [];
+    const off = t.deps.live!.subscribe(o.id, (m) => seen.push({ type: m.type, data: m.data }));
+    await t.deps.live!.ready();
+    await consume(o, { event: 'api_call_premium', idempotency_key: 'live-1' }); // free 100, then -5
+    await consume(o, { event: 'api_call_premium', idempotency_key: 'live-1' }); // replay: no change
+    await consume(o, { event: 'ai_inference', quantity: 10, idempotency_key: 'live-2' }); // 402: no change
+    await expect.poll(() => seen.length).toBe(2);
+    expect(seen).toEqual([
+      { type: 'credits.updated', data: { balance: 100 } },
+      { type: 'credits.updated', data: { balance: 95 } },
+    ]);
+    off();
+  });
+});
+
 describe('credits: invariants over the whole database', () => {
   it('hold for every org touched by this file', async () => {
     const orgs = await withSystemTx(t.deps.database, (tx) =>
