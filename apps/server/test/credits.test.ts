@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystemTx } from '../src/db/tx.ts';
-import { expireDueCredits } from '../src/modules/credits/expireCreditsTask.ts';
+import {
+  CREDIT_EXPIRY_INTERVAL_MS,
+  expireDueCredits,
+  scheduleCreditExpiry,
+} from '../src/modules/credits/expireCreditsTask.ts';
 import { checkInvariants } from './creditInvariants.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
@@ -213,7 +217,11 @@ describe('credits: grants, consumption, idempotency', () => {
     // Reads already leave it out; the job writes the entry.
     const c = await balanceOf(o);
     expect(c.grants.find((g: { source: string }) => g.source === 'promotional').remaining).toBe(0);
-    expect(await expireDueCredits(t.deps)).toBeGreaterThanOrEqual(1);
+    // The scheduled job (as the worker runs it) writes the entry.
+    await scheduleCreditExpiry(t.deps);
+    t.deps.clock.advance(CREDIT_EXPIRY_INTERVAL_MS);
+    expect(await t.runJobs()).toBeGreaterThanOrEqual(1);
+    expect(await expireDueCredits(t.deps)).toBe(0); // nothing left to expire
     const tx = (await t.request('GET', `/v1/orgs/${o.id}/credits/transactions`, { token: o.key })).body.data;
     expect(tx[0]).toMatchObject({ kind: 'expire', amount: -40 });
     await checkInvariants(t.deps.database, o.id);
