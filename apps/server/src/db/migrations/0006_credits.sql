@@ -69,8 +69,13 @@ SELECT tollgate_enable_tenant_rls('credit_consumptions');
 -- The ledger is append-only for everyone but the owner (migrations): no UPDATE or DELETE.
 REVOKE UPDATE, DELETE, TRUNCATE ON credit_ledger FROM tollgate_app, tollgate_system;
 --> statement-breakpoint
--- Lazy expiry and the expiry job scan live grants by expiry.
-CREATE INDEX "credit_grants_live_expiry_idx" ON "credit_grants" USING btree ("expires_at") WHERE "remaining" > 0;
+-- The expiry job scans grants by expiry. Deliberately no index mentions `remaining`: then the
+-- consumption's UPDATE of it is a HOT update (no index writes), helped by free space per page.
+CREATE INDEX "credit_grants_expiry_idx" ON "credit_grants" USING btree ("expires_at");
+--> statement-breakpoint
+ALTER TABLE "credit_grants" SET (fillfactor = 70);
+--> statement-breakpoint
+ALTER TABLE "credit_accounts" SET (fillfactor = 50);
 --> statement-breakpoint
 -- The credit ledger's commands, each ONE round trip. Every change of an org's credits first locks
 -- its credit_accounts row (the per-org lock point), so grants, consumptions, expiries and
