@@ -39,7 +39,11 @@ import { createMetrics } from '../../apps/server/src/http/observability.ts';
 import { createApiKeyCache } from '../../apps/server/src/modules/api-keys/authenticateApiKey.ts';
 import { createApiKey } from '../../apps/server/src/modules/api-keys/createApiKey.ts';
 import { systemAudit } from '../../apps/server/src/modules/audit/recordAudit.ts';
-import { consumeCredits, requestHash } from '../../apps/server/src/modules/credits/consumeCredits.ts';
+import {
+  CONSUME_QUEUE_DEFAULTS,
+  consumeCredits,
+  requestHash,
+} from '../../apps/server/src/modules/credits/consumeCredits.ts';
 import { runConsume } from '../../apps/server/src/modules/credits/consumeQueue.ts';
 import { grantCredits, newConsumptionId } from '../../apps/server/src/modules/credits/ledger.ts';
 import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
@@ -50,6 +54,9 @@ const ORGS = Number(process.env.BENCH_ORGS ?? 1_000);
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 20_000);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '64').split(',').map(Number);
 const POOL = Number(process.env.BENCH_POOL ?? 20);
+/** Group-commit flushes in flight (default: the server's own, CONSUME_QUEUE_DEFAULTS). */
+if (process.env.BENCH_FLUSHES)
+  CONSUME_QUEUE_DEFAULTS.postgres.maxInFlight = Number(process.env.BENCH_FLUSHES);
 const TIME_LIMIT_MS = 60_000;
 const TARGETS = { spread: 5_000, hot: 2_500 };
 const TARGET_P99_MS = 10;
