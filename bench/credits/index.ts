@@ -5,7 +5,7 @@
  * BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server — created for the run, dropped after —
  * else over PGlite in memory. Seeds BENCH_ORGS orgs (default 1,000), each with a secret API key
  * and a large pack grant, then POSTs `/v1/orgs/{org}/credits/consume` (api_call_basic, a unique
- * idempotency key each) from C keep-alive connections (BENCH_CONCURRENCY, default 64),
+ * idempotency key each) from C keep-alive connections (BENCH_CONCURRENCY, default 16,64),
  * BENCH_TOTAL requests per run (default 20,000) after a warm-up that touches every org once:
  *  - spread: each request for a random org of the 1,000;
  *  - hot: every request for one org.
@@ -52,7 +52,7 @@ import { closedLoop, type RunResult, summarize } from '../webhooks/load.ts';
 
 const ORGS = Number(process.env.BENCH_ORGS ?? 1_000);
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 20_000);
-const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '64').split(',').map(Number);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '16,64').split(',').map(Number);
 const POOL = Number(process.env.BENCH_POOL ?? 20);
 /** Group-commit flushes in flight (default: the server's own, CONSUME_QUEUE_DEFAULTS). */
 if (process.env.BENCH_FLUSHES)
