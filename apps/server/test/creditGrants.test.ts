@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncInvoices } from '../src/modules/invoices/syncInvoices.ts';
 import { advanceBoth, seedCatalog } from './catalogFixture.ts';
 import { checkInvariants } from './creditInvariants.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
@@ -99,6 +100,18 @@ describe('subscription allocations (through Stripe webhooks)', () => {
     const kinds = (await ledger(o)).map((e) => [e.kind, e.amount]);
     expect(kinds).toContainEqual(['expire', -24_900]);
     expect(kinds.filter(([k]) => k === 'grant')).toHaveLength(2);
+    await checkInvariants(t.deps.database, o.id);
+  });
+
+  it('a paid invoice applied by sync (webhook not yet processed) grants once; the webhook later adds nothing', async () => {
+    const o = await withCard('Sync Credits Co');
+    await subscribe(o, 'enterprise');
+    await syncInvoices(t.deps, o.id);
+    expect((await credits(o)).balance).toBe(25_000);
+    await settle();
+    const c = await credits(o);
+    expect(c.balance).toBe(25_000);
+    expect(c.grants).toHaveLength(1);
     await checkInvariants(t.deps.database, o.id);
   });
 

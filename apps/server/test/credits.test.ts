@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystemTx } from '../src/db/tx.ts';
-import { expireDueCredits } from '../src/modules/credits/expireCreditsTask.ts';
+import {
+  CREDIT_EXPIRY_INTERVAL_MS,
+  expireDueCredits,
+  scheduleCreditExpiry,
+} from '../src/modules/credits/expireCreditsTask.ts';
 import { checkInvariants } from './creditInvariants.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
@@ -213,7 +217,11 @@ describe('credits: grants, consumption, idempotency', () => {
     // Reads already leave it out; the job writes the entry.
     const c = await balanceOf(o);
     expect(c.grants.find((g: { source: string }) => g.source === 'promotional').remaining).toBe(0);
-    expect(await expireDueCredits(t.deps)).toBeGreaterThanOrEqual(1);
+    // The scheduled job (as the worker runs it) writes the entry.
+    await scheduleCreditExpiry(t.deps);
+    t.deps.clock.advance(CREDIT_EXPIRY_INTERVAL_MS);
+    expect(await t.runJobs()).toBeGreaterThanOrEqual(1);
+    expect(await expireDueCredits(t.deps)).toBe(0); // nothing left to expire
     const tx = (await t.request('GET', `/v1/orgs/${o.id}/credits/transactions`, { token: o.key })).body.data;
     expect(tx[0]).toMatchObject({ kind: 'expire', amount: -40 });
     await checkInvariants(t.deps.database, o.id);
@@ -246,6 +254,24 @@ describe('credits: grants, consumption, idempotency', () => {
     );
     expect(foreign.status).toBe(400);
     expect(foreign.body.error.details.issues[0].field).toBe('starting_after');
+  });
+});
+
+describe('credits: live changes', () => {
+  it('every balance change publishes credits.updated with the new balance, once per change', async () => {
+    const o = await createTestOrg(t);
+    const seen: { type: string; data: unknown }[] = [];
+    const off = t.deps.live!.subscribe(o.id, (m) => seen.push({ type: m.type, data: m.data }));
+    await t.deps.live!.ready();
+    await consume(o, { event: 'api_call_premium', idempotency_key: 'live-1' }); // free 100, then -5
+    await consume(o, { event: 'api_call_premium', idempotency_key: 'live-1' }); // replay: no change
+    await consume(o, { event: 'ai_inference', quantity: 10, idempotency_key: 'live-2' }); // 402: no change
+    await expect.poll(() => seen.length).toBe(2);
+    expect(seen).toEqual([
+      { type: 'credits.updated', data: { balance: 100 } },
+      { type: 'credits.updated', data: { balance: 95 } },
+    ]);
+    off();
   });
 });
 

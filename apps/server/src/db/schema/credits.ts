@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { organizations } from './organizations.ts';
 
@@ -46,7 +45,8 @@ export const creditGrants = pgTable(
     uniqueIndex('credit_grants_cause_key').on(t.causeKey),
     index('credit_grants_org_idx').on(t.orgId, t.expiresAt),
     index('credit_grants_source_ref_idx').on(t.sourceRef),
-    index('credit_grants_live_expiry_idx').on(t.expiresAt).where(sql`${t.remaining} > 0`),
+    // No index on `remaining` (keeps consumption's updates HOT); fillfactor set in the migration.
+    index('credit_grants_expiry_idx').on(t.expiresAt),
   ],
 );
 

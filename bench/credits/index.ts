@@ -1,0 +1,371 @@
+/**
+ * Credit consumption: `npm run bench -- credits`.
+ *
+ * Starts Tollgate in this process on 127.0.0.1 over a fresh PostgreSQL database when
+ * BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server — created for the run, dropped after —
+ * else over PGlite in memory. Seeds BENCH_ORGS orgs (default 1,000), each with a secret API key
+ * and a large pack grant, then POSTs `/v1/orgs/{org}/credits/consume` (api_call_basic, a unique
+ * idempotency key each) from C keep-alive connections (BENCH_CONCURRENCY, default 16,64),
+ * BENCH_TOTAL requests per run (default 20,000) after a warm-up that touches every org once:
+ *  - spread: each request for a random org of the 1,000;
+ *  - hot: every request for one org.
+ * The load client runs in a child process (client.ts), so this event loop runs only the server.
+ * In the same run and on the same database, the ceilings:
+ *  - the ledger function without HTTP: `tollgate_credit_consume` for one request per statement
+ *    from C connections (what a transaction-per-request design could at best do), and through the
+ *    in-process group commit (consumeCredits, no HTTP);
+ *  - raw SQL: the least a consumption can be — one autocommit
+ *    `UPDATE credit_accounts SET balance = balance - 1 WHERE org_id = $1 AND balance >= 1` —
+ *    from C pooled connections, spread and hot.
+ * Bounded: 60 s per phase. Targets (issue #6): spread >= 5,000/s and hot >= 2,500/s, p99 <= 10 ms.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { buildApp } from '../../apps/server/src/app.ts';
+import { createClock } from '../../apps/server/src/clock.ts';
+import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
+import { migrate } from '../../apps/server/src/db/migrate.ts';
+import { withOrgTx } from '../../apps/server/src/db/tx.ts';
+import type { Deps } from '../../apps/server/src/deps.ts';
+import { loadEnv } from '../../apps/server/src/env.ts';
+import { createJwtVerifier } from '../../apps/server/src/http/auth/jwt.ts';
+import { createLogger } from '../../apps/server/src/http/logger.ts';
+import { createMetrics } from '../../apps/server/src/http/observability.ts';
+import { createApiKeyCache } from '../../apps/server/src/modules/api-keys/authenticateApiKey.ts';
+import { createApiKey } from '../../apps/server/src/modules/api-keys/createApiKey.ts';
+import { systemAudit } from '../../apps/server/src/modules/audit/recordAudit.ts';
+import {
+  CONSUME_QUEUE_DEFAULTS,
+  consumeCredits,
+  requestHash,
+} from '../../apps/server/src/modules/credits/consumeCredits.ts';
+import { runConsume } from '../../apps/server/src/modules/credits/consumeQueue.ts';
+import { grantCredits, newConsumptionId } from '../../apps/server/src/modules/credits/ledger.ts';
+import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
+import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
+import { closedLoop, type RunResult, summarize } from '../webhooks/load.ts';
+
+const ORGS = Number(process.env.BENCH_ORGS ?? 1_000);
+const TOTAL = Number(process.env.BENCH_TOTAL ?? 20_000);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '16,64').split(',').map(Number);
+const POOL = Number(process.env.BENCH_POOL ?? 20);
+/** Group-commit flushes in flight (default: the server's own, CONSUME_QUEUE_DEFAULTS). */
+if (process.env.BENCH_FLUSHES)
+  CONSUME_QUEUE_DEFAULTS.postgres.maxInFlight = Number(process.env.BENCH_FLUSHES);
+const TIME_LIMIT_MS = 60_000;
+const TARGETS = { spread: 5_000, hot: 2_500 };
+const TARGET_P99_MS = 10;
+
+const pgUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
+
+let database: Database;
+let dbUrl: string | undefined;
+let dbLabel: string;
+let dropDatabase = async () => {};
+if (pgUrl) {
+  const name = `tg_bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  const settings = await admin.query<{ v: string; f: string; s: string }>(
+    `SELECT current_setting('server_version') v, current_setting('fsync') f, current_setting('synchronous_commit') s`,
+  );
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const u = new URL(pgUrl);
+  u.pathname = `/${name}`;
+  dbUrl = u.toString();
+  const s = settings.rows[0]!;
+  dbLabel = `PostgreSQL ${s.v} at ${u.host} (fresh database ${name}; fsync=${s.f}, synchronous_commit=${s.s}); pool ${POOL}`;
+  dropDatabase = async () => {
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await c.end();
+  };
+  database = await createDatabase({ url: dbUrl, poolSize: POOL });
+} else {
+  dbLabel = 'PGlite in memory, in this process (one connection)';
+  database = await createDatabase({ pgliteDataDir: 'memory://' });
+}
+
+try {
+  await run();
+} finally {
+  await database.close().catch(() => {});
+  await dropDatabase();
+}
+
+interface Row {
+  what: string;
+  c: number;
+  r: RunResult | ClientResult;
+}
+
+async function run() {
+  await migrate(database);
+  const env = loadEnv({
+    NODE_ENV: 'development',
+    TOLLGATE_DEMO: 'false',
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    STRIPE_SECRET_KEY: 'sk_test_bench_0000',
+    STRIPE_API_BASE: 'http://127.0.0.1:9',
+    RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
+    RATE_LIMIT_PER_KEY_PER_MINUTE: '100000000',
+    DATABASE_POOL_SIZE: String(POOL),
+  });
+  const deps: Deps = {
+    env,
+    database,
+    clock: createClock(),
+    logger: createLogger(env.LOG_LEVEL),
+    jwt: createJwtVerifier(env),
+    apiKeyCache: createApiKeyCache(),
+    stripe: createStripeClient({
+      secretKey: 'sk_test_bench_0000',
+      apiBase: 'http://127.0.0.1:9',
+      maxNetworkRetries: 0,
+    }),
+  };
+  const app = await buildApp(deps, { dashboardDir: '/nonexistent', metrics: createMetrics() });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+
+  console.log(
+    `machine   ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(`database  ${dbLabel}`);
+  console.log(
+    `server    Tollgate in this process on http://127.0.0.1:${port}; load client in a child process`,
+  );
+
+  // ---------------------------------------------------------------- seed
+  const t0 = Date.now();
+  const orgs: { id: string; key: string }[] = [];
+  for (let i = 0; i < ORGS; i += 20) {
+    const chunk = await Promise.all(
+      Array.from({ length: Math.min(20, ORGS - i) }, async (_, j) => {
+        const org = await createOrg(deps, systemAudit(), { name: `Bench ${i + j}` });
+        const key = await createApiKey(deps, systemAudit(), org.id, 'bench');
+        await withOrgTx(database, org.id, (tx) =>
+          grantCredits(
+            tx,
+            {
+              orgId: org.id,
+              source: 'pack',
+              amount: 1_000_000_000,
+              expiresAt: null,
+              causeKey: `bench:${org.id}`,
+            },
+            deps.clock.now(),
+          ),
+        );
+        return { id: org.id, key: key.secret };
+      }),
+    );
+    orgs.push(...chunk);
+  }
+  console.log(
+    `seeded    ${ORGS} orgs with a key and 1e9 pack credits each in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  const orgsFile = `${tmpdir()}/tollgate-bench-credits-${process.pid}.json`;
+  writeFileSync(orgsFile, JSON.stringify(orgs));
+
+  const rows: Row[] = [];
+  // Warm-up: every org once (API key cache, free-plan check), then a little of each pattern.
+  await clientProcess(port, orgsFile, 'warm', ORGS, 16);
+  await clientProcess(port, orgsFile, 'spread', 2_000, 16);
+
+  // ---------------------------------------------------------------- HTTP
+  for (const c of CONCURRENCY) {
+    rows.push({
+      what: `HTTP consume, spread over ${ORGS} orgs`,
+      c,
+      r: await clientProcess(port, orgsFile, 'spread', TOTAL, c),
+    });
+    rows.push({
+      what: 'HTTP consume, one hot org',
+      c,
+      r: await clientProcess(port, orgsFile, 'hot', TOTAL, c),
+    });
+  }
+
+  // ---------------------------------------------------------------- without HTTP
+  const hot = orgs[0]!;
+  const pick = (i: number, spread: boolean) => (spread ? orgs[(i * 7919) % orgs.length]! : hot);
+  for (const c of CONCURRENCY) {
+    for (const spread of [true, false]) {
+      const r = await closedLoop(TOTAL, c, TIME_LIMIT_MS, async (i) => {
+        const org = pick(i, spread);
+        await consumeCredits(
+          deps,
+          org.id,
+          [{ event: 'api_call_basic', quantity: 1, idempotencyKey: `gc${spread}${i}` }],
+          { batch: false },
+        );
+        return true;
+      });
+      rows.push({ what: `consumeCredits (group commit, no HTTP), ${spread ? 'spread' : 'hot'}`, c, r });
+    }
+  }
+  // One request per statement: the ledger function on its own (what no batching could at best do).
+  for (const c of CONCURRENCY) {
+    for (const spread of [true, false]) {
+      const r = await closedLoop(TOTAL, c, TIME_LIMIT_MS, async (i) => {
+        const org = pick(i, spread);
+        const input = { event: 'api_call_basic', quantity: 1, idempotencyKey: `one${spread}${i}` };
+        const [res] = await runConsume(
+          database,
+          [
+            {
+              o: org.id,
+              items: [
+                {
+                  id: newConsumptionId(),
+                  k: input.idempotencyKey,
+                  h: requestHash(input),
+                  e: input.event,
+                  q: 1,
+                  c: 1,
+                  m: {},
+                },
+              ],
+            },
+          ],
+          'purchased_first',
+          deps.clock.now(),
+        );
+        return !res!.error;
+      });
+      rows.push({ what: `ledger function, 1 request/statement, ${spread ? 'spread' : 'hot'}`, c, r });
+    }
+  }
+
+  // ---------------------------------------------------------------- raw SQL ceiling
+  const raw = await rawDriver(database, dbUrl);
+  await raw.query(`UPDATE credit_accounts SET balance = balance + 100000000`, []);
+  for (const c of CONCURRENCY) {
+    for (const spread of [true, false]) {
+      const r = await closedLoop(TOTAL, c, TIME_LIMIT_MS, async (i) => {
+        const res = await raw.query(
+          'UPDATE credit_accounts SET balance = balance - 1 WHERE org_id = $1 AND balance >= 1',
+          [pick(i, spread).id],
+        );
+        return (res as { rowCount?: number }).rowCount !== 0;
+      });
+      rows.push({ what: `raw SQL: 1 autocommit UPDATE of the balance, ${spread ? 'spread' : 'hot'}`, c, r });
+    }
+  }
+  await raw.close();
+  await app.close();
+
+  printTable(rows);
+  for (const row of rows.filter((x) => x.what.startsWith('HTTP'))) {
+    const s =
+      'perSecond' in row.r && 'p99' in row.r ? (row.r as ClientResult) : summarize(row.r as RunResult);
+    const target = row.what.includes('hot') ? TARGETS.hot : TARGETS.spread;
+    const met = s.perSecond >= target && s.p99 <= TARGET_P99_MS && (row.r as ClientResult).errors === 0;
+    console.log(
+      `target    ${row.what} C=${row.c}: ${Math.round(s.perSecond)}/s, p99 ${s.p99.toFixed(1)} ms vs >= ${target}/s and p99 <= ${TARGET_P99_MS} ms: ${met ? 'met' : 'NOT met'}`,
+    );
+  }
+  console.log(
+    `load avg  at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+}
+
+// ---------------------------------------------------------------- helpers
+interface ClientResult {
+  ok: number;
+  errors: number;
+  timedOut: boolean;
+  seconds: number;
+  statuses: Record<string, number>;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function printTable(rows: Row[]) {
+  const head = ['what', 'C', 'ok', 'err', 's', 'rate/s', 'p50 ms', 'p99 ms', 'max ms'];
+  const body = rows.map(({ what, c, r }) => {
+    const s = 'statuses' in r ? r : { ...r, ...summarize(r) };
+    const codes =
+      'statuses' in r
+        ? ` [${Object.entries(r.statuses)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(' ')}]`
+        : '';
+    return [
+      `${what}${codes}${r.timedOut ? ' (stopped at 60 s)' : ''}`,
+      String(c),
+      String(r.ok),
+      String(r.errors),
+      r.seconds.toFixed(2),
+      String(Math.round(s.perSecond)),
+      s.p50.toFixed(2),
+      s.p99.toFixed(2),
+      s.max.toFixed(2),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log('');
+  console.log(fmt(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const b of body) console.log(fmt(b));
+  console.log('(C = concurrent connections or calls in flight; p50/p99 per request or statement)');
+}
+
+/** Runs client.ts as a child process against this server; resolves its result. */
+function clientProcess(
+  port: number,
+  orgsFile: string,
+  mode: string,
+  total: number,
+  concurrency: number,
+): Promise<ClientResult> {
+  const script = fileURLToPath(new URL('./client.ts', import.meta.url));
+  const args = ['--import', 'tsx', script, String(port), orgsFile, mode, String(total), String(concurrency)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`load client exited ${code}: ${out}`));
+      else resolve(JSON.parse(last) as ClientResult);
+    });
+  });
+}
+
+/** The database driver itself, outside Tollgate: a pool of the app's size, or PGlite's own client. */
+async function rawDriver(db: Database, url: string | undefined) {
+  if (url) {
+    const pool = new pg.Pool({ connectionString: url, max: POOL });
+    pool.on('error', () => {});
+    return { query: (text: string, values: unknown[]) => pool.query(text, values), close: () => pool.end() };
+  }
+  return {
+    query: async (text: string, values: unknown[]) => {
+      const rows = await db.query(`${text} RETURNING 1`, values);
+      return { rowCount: rows.length };
+    },
+    close: async () => {},
+  };
+}
