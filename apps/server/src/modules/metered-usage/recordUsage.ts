@@ -43,7 +43,11 @@ const findByKey = (tx: Tx, orgId: string, key: string) =>
  * add-on or quantity is a 409. Refused (409) without a paid monthly subscription, since Stripe
  * bills metered prices only as items of the org's subscription.
  */
-export async function recordUsage(deps: Pick<Deps, 'database' | 'clock'>, orgId: string, input: UsageInput) {
+export async function recordUsage(
+  deps: Pick<Deps, 'database' | 'clock' | 'logger'>,
+  orgId: string,
+  input: UsageInput,
+) {
   const products = await meteredProducts(deps);
   const product = input.addon === CREDIT_OVERAGE_KEY ? undefined : products.get(input.addon);
   if (!product)
@@ -64,7 +68,7 @@ export async function recordUsage(deps: Pick<Deps, 'database' | 'clock'>, orgId:
     throw validationFailed([
       { field: 'occurred_at', message: 'must be within the last 30 days and not in the future', in: 'body' },
     ]);
-  return withOrgTx(deps.database, orgId, async (tx) => {
+  const usage = await withOrgTx(deps.database, orgId, async (tx) => {
     const replay = (row: UsageRow) => {
       if (row.addonKey !== input.addon || row.quantity !== input.quantity)
         throw new DomainError('idempotency_conflict', 'idempotency_key was used for different usage', {
@@ -111,7 +115,9 @@ export async function recordUsage(deps: Pick<Deps, 'database' | 'clock'>, orgId:
       if (!winner) throw new DomainError('conflict', 'usage could not be recorded; retry');
       return replay(winner);
     }
-    await kickUsageReport(tx, deps);
     return presentUsage(row, false);
   });
+  if (!usage.replayed)
+    await kickUsageReport(deps).catch((err) => deps.logger.warn({ err }, 'usage report kick failed'));
+  return usage;
 }
