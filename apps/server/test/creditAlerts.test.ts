@@ -236,7 +236,19 @@ describe('auto top-up', () => {
     expect(await inFlight(org)).toBeNull();
     await afterBalanceChange(t.deps, [await change(org, 99)]);
     await t.runJobs();
-    expect(await topUpIntents(org)).toHaveLength(2);
+    const second = await topUpIntents(org);
+    expect(second).toHaveLength(2);
+    // A pack that leaves the balance still below the threshold: the next consumption buys again.
+    const pi2 = second.find((p) => p.id !== pi.id)!;
+    await change(org, 40);
+    await afterBalanceChange(t.deps, [
+      await fixtureBalanceChange(t, org.id, 95, { grant: { source: 'pack', sourceRef: pi2.id } }),
+    ]);
+    expect(await inFlight(org)).toBeNull();
+    t.deps.clock.advance(61_000);
+    await afterBalanceChange(t.deps, [await change(org, 94)]);
+    await t.runJobs();
+    expect(await topUpIntents(org)).toHaveLength(3);
   });
 
   it('a declined card: one auto_top_up_failed alert and webhook, nothing in flight', async () => {
