@@ -6,7 +6,7 @@ import type { Deps } from '../../deps.ts';
 import { DomainError, validationFailed } from '../../http/errors.ts';
 import { randomToken } from '../../ids.ts';
 import { CREDIT_OVERAGE_KEY } from '../catalog/catalogSchema.ts';
-import { findLiveSubscription } from '../subscriptions/repo.ts';
+import { currentSubscription } from '../subscriptions/currentSubscription.ts';
 import { meteredProducts, usageIdentifier } from './meteredProducts.ts';
 import { kickUsageReport } from './reportUsageTask.ts';
 
@@ -68,6 +68,9 @@ export async function recordUsage(
     throw validationFailed([
       { field: 'occurred_at', message: 'must be within the last 30 days and not in the future', in: 'body' },
     ]);
+  // Checked before the insert: a subscription ending meanwhile still gets this usage reported
+  // (Stripe bills it on the final invoice) — the same as usage just before the end.
+  const sub = await currentSubscription(deps, orgId);
   const usage = await withOrgTx(deps.database, orgId, async (tx) => {
     const replay = (row: UsageRow) => {
       if (row.addonKey !== input.addon || row.quantity !== input.quantity)
@@ -78,7 +81,6 @@ export async function recordUsage(
     };
     const existing = await findByKey(tx, orgId, input.idempotency_key);
     if (existing) return replay(existing);
-    const sub = await findLiveSubscription(tx, orgId);
     if (!sub || !['active', 'trialing', 'past_due'].includes(sub.status))
       throw new DomainError(
         'conflict',
