@@ -131,29 +131,53 @@ describe('low-balance alerts', () => {
 describe('unusual usage', () => {
   it('the last hour above k × the trailing hourly average alerts once per episode', async () => {
     const org = await createTestOrg(t);
+    await put(org, { unusual_usage: { enabled: true, factor: 3 } });
     const now = t.deps.clock.nowMs();
-    await fixtureBalanceChange(t, org.id, 100_000, { at: new Date(now - 49.5 * HOUR) });
-    // Two days of 10 credits an hour.
+    await change(org, 100_000, new Date(now - 50 * HOUR));
+    // Two days of 10 credits an hour, reported as they happened.
     let balance = 100_000;
     for (let h = 48; h >= 2; h--) {
       balance -= 10;
-      await change(org, balance, new Date(now - h * HOUR));
+      await afterBalanceChange(t.deps, [await change(org, balance, new Date(now - h * HOUR))]);
     }
-    await put(org, { unusual_usage: { enabled: true, factor: 3 } });
+    t.deps.clock.advance(61_000); // evaluations are rate-limited to one a minute per org
     balance -= 25; // 25 in the last hour: under 3 × ~10
     await afterBalanceChange(t.deps, [await change(org, balance)]);
     expect(await alerts(org)).toEqual([]);
-    t.deps.clock.advance(61_000); // evaluations are rate-limited to one a minute per org
+    t.deps.clock.advance(61_000);
     balance -= 100; // 125 in the last hour
     await afterBalanceChange(t.deps, [await change(org, balance)]);
     const list = await alerts(org);
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ kind: 'unusual_usage', data: { last_hour: 125, factor: 3 } });
+    expect(list[0]).toMatchObject({ kind: 'unusual_usage', data: { factor: 3 } });
+    expect(list[0]!.data.last_hour).toBeGreaterThanOrEqual(125);
     expect(await delivered(org, 'credits.unusual_usage')).toHaveLength(1);
     t.deps.clock.advance(61_000);
     balance -= 100;
     await afterBalanceChange(t.deps, [await change(org, balance)]);
     expect(await alerts(org)).toHaveLength(1);
+    // Back to normal re-arms; the next spike alerts again.
+    t.deps.clock.advance(3 * HOUR);
+    balance -= 5;
+    await afterBalanceChange(t.deps, [await change(org, balance)]);
+    t.deps.clock.advance(61_000);
+    balance -= 300;
+    await afterBalanceChange(t.deps, [await change(org, balance)]);
+    expect(await alerts(org)).toHaveLength(2);
+  });
+
+  it('no alert without 24 hours of history', async () => {
+    const org = await createTestOrg(t);
+    await put(org, { unusual_usage: { enabled: true, factor: 3 } });
+    const now = t.deps.clock.nowMs();
+    await afterBalanceChange(t.deps, [
+      { orgId: org.id, before: 1000, after: 990, consumed: 10, at: new Date(now - 5 * HOUR) },
+    ]);
+    t.deps.clock.advance(61_000);
+    await afterBalanceChange(t.deps, [
+      { orgId: org.id, before: 990, after: 0, consumed: 990, at: t.deps.clock.now() },
+    ]);
+    expect(await alerts(org)).toEqual([]);
   });
 });
 
@@ -212,7 +236,19 @@ describe('auto top-up', () => {
     expect(await inFlight(org)).toBeNull();
     await afterBalanceChange(t.deps, [await change(org, 99)]);
     await t.runJobs();
-    expect(await topUpIntents(org)).toHaveLength(2);
+    const second = await topUpIntents(org);
+    expect(second).toHaveLength(2);
+    // A pack that leaves the balance still below the threshold: the next consumption buys again.
+    const pi2 = second.find((p) => p.id !== pi.id)!;
+    await change(org, 40);
+    await afterBalanceChange(t.deps, [
+      await fixtureBalanceChange(t, org.id, 95, { grant: { source: 'pack', sourceRef: pi2.id } }),
+    ]);
+    expect(await inFlight(org)).toBeNull();
+    t.deps.clock.advance(61_000);
+    await afterBalanceChange(t.deps, [await change(org, 94)]);
+    await t.runJobs();
+    expect(await topUpIntents(org)).toHaveLength(3);
   });
 
   it('a declined card: one auto_top_up_failed alert and webhook, nothing in flight', async () => {

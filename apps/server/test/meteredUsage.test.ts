@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystemTx } from '../src/db/tx.ts';
 import { estimateCharge, usageIdentifier } from '../src/modules/metered-usage/meteredProducts.ts';
+import { scheduleUsageReport } from '../src/modules/metered-usage/reportUsageTask.ts';
 import { advanceBoth, seedCatalog } from './catalogFixture.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
 import { startTestApp, type TestApp } from './harness.ts';
@@ -175,5 +176,65 @@ describe('metered add-ons', () => {
     const renewal = invoices.data.find((i) => i.billing_reason === 'subscription_cycle')!;
     const lines = await t.deps.stripe.invoices.listLineItems(renewal.id, { limit: 100 });
     expect(lines.data.map((l) => l.amount).sort((a, b) => a - b)).toEqual([20, 2900]);
+  });
+
+  it('a lost answer or a failing Stripe: retried with backoff by the minutely run, counted once', async () => {
+    const org = await subscribed('enterprise');
+    await scheduleUsageReport(t.deps);
+    // Stripe records the event but the answer never arrives.
+    t.emulator.control.injectFault({
+      kind: 'drop',
+      method: 'POST',
+      path: '/v1/billing/meter_events',
+      count: 1,
+      phase: 'after',
+    });
+    await track(org, { addon: 'sms', quantity: 3, idempotency_key: 'lost-1' });
+    await advanceBoth(t, 10);
+    await t.runJobs();
+    // Then Stripe fails outright for a while.
+    t.emulator.control.injectFault({
+      kind: 'error',
+      method: 'POST',
+      path: '/v1/billing/meter_events',
+      count: 100,
+    });
+    await track(org, { addon: 'sms', quantity: 2, idempotency_key: 'err-1' });
+    await advanceBoth(t, 10);
+    await t.runJobs();
+    const [failed] = await t.deps.database.query<{
+      reported_at: Date | null;
+      report_attempts: number;
+      last_error: string;
+    }>(`SELECT reported_at, report_attempts, last_error FROM metered_usage WHERE idempotency_key = 'err-1'`);
+    expect(failed).toMatchObject({ reported_at: null });
+    expect(failed!.report_attempts).toBeGreaterThanOrEqual(1);
+    expect(failed!.last_error).toBeTruthy();
+    t.emulator.control.clearFaults();
+    for (let i = 0; i < 3; i++) {
+      await advanceBoth(t, 120);
+      await t.runJobs();
+    }
+    // A worker that died after Stripe took the event but before recording it: sent again,
+    // Stripe answers "already exists with identifier", and that counts as reported.
+    await t.deps.database.query(
+      `UPDATE metered_usage SET reported_at = NULL, next_report_at = now() - interval '1 day'
+        WHERE idempotency_key = 'lost-1'`,
+    );
+    await advanceBoth(t, 120);
+    await t.runJobs();
+    const [again] = await t.deps.database.query<{ reported_at: Date | null; last_error: string | null }>(
+      `SELECT reported_at, last_error FROM metered_usage WHERE idempotency_key = 'lost-1'`,
+    );
+    expect(again!.reported_at).not.toBeNull();
+    expect(again!.last_error).toBeNull();
+    const summary = await t.request('GET', usage(org), { token: org.key });
+    const sms = summary.body.data.find((l: { addon: string }) => l.addon === 'sms');
+    expect(sms).toMatchObject({
+      quantity: 5,
+      reported_quantity: 5,
+      stripe_quantity: 5,
+      estimated_charge: 25,
+    });
   });
 });

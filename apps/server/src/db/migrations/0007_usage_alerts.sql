@@ -25,6 +25,13 @@ CREATE TABLE "credit_settings" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "credit_usage_hours" (
+	"org_id" text NOT NULL,
+	"hour" timestamp with time zone NOT NULL,
+	"consumed" bigint DEFAULT 0 NOT NULL,
+	CONSTRAINT "credit_usage_hours_org_id_hour_pk" PRIMARY KEY("org_id","hour")
+);
+--> statement-breakpoint
 CREATE TABLE "metered_usage" (
 	"id" text PRIMARY KEY NOT NULL,
 	"org_id" text NOT NULL,
@@ -44,6 +51,7 @@ CREATE TABLE "metered_usage" (
 --> statement-breakpoint
 ALTER TABLE "credit_alerts" ADD CONSTRAINT "credit_alerts_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "credit_settings" ADD CONSTRAINT "credit_settings_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "credit_usage_hours" ADD CONSTRAINT "credit_usage_hours_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "metered_usage" ADD CONSTRAINT "metered_usage_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "credit_alerts_cause_key" ON "credit_alerts" USING btree ("cause_key");--> statement-breakpoint
 CREATE INDEX "credit_alerts_org_idx" ON "credit_alerts" USING btree ("org_id","created_at");--> statement-breakpoint
@@ -56,3 +64,5 @@ SELECT tollgate_enable_tenant_rls('credit_settings');
 SELECT tollgate_enable_tenant_rls('credit_alerts');
 --> statement-breakpoint
 SELECT tollgate_enable_tenant_rls('metered_usage');
+--> statement-breakpoint
+SELECT tollgate_enable_tenant_rls('credit_usage_hours');

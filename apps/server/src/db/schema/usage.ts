@@ -1,10 +1,12 @@
 import {
+  bigint,
   boolean,
   doublePrecision,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -42,6 +44,21 @@ export const creditSettings = pgTable('credit_settings', {
   autoTopUpAttempts: integer('auto_top_up_attempts').notNull().default(0),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * Credits consumed per org and clock hour, for unusual-usage detection: counted in memory on the
+ * hot path and added here at most once a minute per org and process, so detection reads at most
+ * 169 rows instead of a week of ledger entries. Rows older than 8 days are pruned.
+ */
+export const creditUsageHours = pgTable(
+  'credit_usage_hours',
+  {
+    orgId: orgRef(),
+    hour: ts('hour').notNull(),
+    consumed: bigint('consumed', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.hour] })],
+);
 
 /** Alerts raised for an org: low balance, unusual usage, failed auto top-up. One per crossing. */
 export const creditAlerts = pgTable(

@@ -1,6 +1,7 @@
 import type { Database } from '../../db/client.ts';
 import type { Deps } from '../../deps.ts';
 import { claimAutoTopUp, completeAutoTopUp } from './claimAutoTopUp.ts';
+import { countConsumption } from './consumptionCounter.ts';
 import { evaluateLowBalance } from './evaluateLowBalance.ts';
 import { evaluateUnusualUsage } from './evaluateUnusualUsage.ts';
 import { cachedAlertSettings } from './settingsCache.ts';
@@ -65,9 +66,11 @@ async function evaluate(deps: Pick<Deps, 'database' | 'clock' | 'logger' | 'env'
     if (c.before >= low && c.after < low) await evaluateLowBalance(deps, c.orgId, low, 'down');
     else if (c.before < low && c.after >= low) await evaluateLowBalance(deps, c.orgId, low, 'up');
   }
-  if (s.unusualFactor !== null && c.consumed > 0)
+  if (s.unusualFactor !== null && c.consumed > 0) {
+    countConsumption(deps.database, c.orgId, c.at, c.consumed);
     if (due(deps.database, `unusual:${c.orgId}`, nowMs, UNUSUAL_USAGE_EVERY_MS))
       await evaluateUnusualUsage(deps, c.orgId, s.unusualFactor);
+  }
   if (s.autoTopUp) {
     // A grant may be the pack an in-flight top-up bought: release the claim.
     if (c.after > c.before) await completeAutoTopUp(deps, c.orgId);

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
-import { withOrgTx, withSystemTx } from '../../db/tx.ts';
+import { withOrgTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
 import { listCreditProducts } from '../catalog/listCreditProducts.ts';
-import { findOrg } from '../orgs/repo.ts';
+import { getOrg } from '../orgs/getOrg.ts';
 import { emitOutgoing } from '../outgoing-webhooks/emitOutgoing.ts';
 import { findCreditSettings } from './getCreditSettings.ts';
 import { raiseAlert } from './raiseAlert.ts';
@@ -29,10 +29,10 @@ export async function loadTopUpContext(
   const pack = packs.find((p) => p.key === settings.autoTopUpPack);
   if (!pack)
     return { state: 'failed', reason: 'pack_unavailable', message: 'the pack is not in the catalog' };
-  const org = await withSystemTx(deps.database, (tx) => findOrg(tx, orgId));
-  if (!org?.stripeCustomerId)
+  const customerId = (await getOrg(deps, orgId)).stripe_customer_id;
+  if (!customerId)
     return { state: 'failed', reason: 'no_default_payment_method', message: 'the org has no card on file' };
-  return { state: 'ready', pack, customerId: org.stripeCustomerId };
+  return { state: 'ready', pack, customerId };
 }
 
 /**

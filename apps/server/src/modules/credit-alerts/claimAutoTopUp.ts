@@ -49,12 +49,14 @@ export async function claimAutoTopUp(
 /**
  * Clears the in-flight purchase once its pack grant exists (the ledger grants packs from the
  * payment_intent.succeeded webhook; grants carry the payment intent as `source_ref`). Called on
- * balance increases, so the next fall below the threshold can buy again.
+ * balance increases, so the next fall below the threshold can buy again. Clearing the start time
+ * lifts the retry pause (meant for failures): a balance still below the threshold after a
+ * successful top-up buys again on the next consumption.
  */
 export async function completeAutoTopUp(deps: Pick<Deps, 'database'>, orgId: string): Promise<boolean> {
   return withOrgTx(deps.database, orgId, async (tx) => {
     const r = (await tx.execute(sql`
-      UPDATE credit_settings s SET auto_top_up_in_flight = NULL
+      UPDATE credit_settings s SET auto_top_up_in_flight = NULL, auto_top_up_started_at = NULL
        WHERE s.org_id = ${orgId} AND s.auto_top_up_in_flight LIKE 'pi\\_%'
          AND EXISTS (SELECT 1 FROM credit_grants g
                       WHERE g.org_id = ${orgId} AND g.source = 'pack'

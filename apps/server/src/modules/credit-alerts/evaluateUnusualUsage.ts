@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { withOrgTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
+import { flushConsumption } from './consumptionCounter.ts';
 import { raiseAlert } from './raiseAlert.ts';
 
 const HOUR = 3_600_000;
@@ -13,12 +14,15 @@ type Rows<T> = { rows: T[] };
 
 /**
  * Unusual usage: the credits consumed in the last 60 minutes exceed `factor` × the average
- * hourly consumption over the 7 days before that hour (or since the org's first ledger entry,
- * when that is later; at least 24 hours of history and a positive average are required).
+ * hourly consumption over the 7 days before the current clock hour (or since counting began,
+ * when later: at least 24 hours of history and a positive average are required).
+ *
+ * Counts come from credit_usage_hours (hourly buckets fed by consumptionCounter). The last 60
+ * minutes are estimated the sliding-window way: the current hour so far plus the previous hour
+ * weighted by the part of it still inside the window.
  *
  * One alert per episode: the conditional UPDATE of `unusual_usage_alerted_hour` (null = armed)
  * lets one evaluator raise it; an evaluation that finds usage back at or under the bound re-arms.
- * Consumption counts ledger entries of kind consume and overage (their negative amounts).
  */
 export async function evaluateUnusualUsage(
   deps: Pick<Deps, 'database' | 'clock'>,
@@ -26,28 +30,28 @@ export async function evaluateUnusualUsage(
   factor: number,
 ): Promise<void> {
   const now = deps.clock.now();
-  const hourAgo = new Date(now.getTime() - HOUR);
-  const windowStart = new Date(hourAgo.getTime() - BASELINE_HOURS * HOUR);
+  const hourStart = Math.floor(now.getTime() / HOUR) * HOUR;
+  const previousHour = hourStart - HOUR;
+  const windowStart = hourStart - BASELINE_HOURS * HOUR;
   await withOrgTx(deps.database, orgId, async (tx) => {
+    await flushConsumption(tx, deps.database, orgId);
     const r = (await tx.execute(sql`
-      SELECT
-        coalesce(sum(-amount) FILTER (WHERE created_at >= ${hourAgo.toISOString()}), 0) AS last_hour,
-        coalesce(sum(-amount) FILTER (WHERE created_at < ${hourAgo.toISOString()}), 0) AS trailing,
-        (SELECT created_at FROM credit_ledger WHERE org_id = ${orgId} ORDER BY id LIMIT 1) AS first_at
-      FROM credit_ledger
-      WHERE org_id = ${orgId} AND kind IN ('consume', 'overage') AND amount < 0
-        AND created_at >= ${windowStart.toISOString()}`)) as unknown as Rows<{
-      last_hour: string | number;
-      trailing: string | number;
-      first_at: string | Date | null;
-    }>;
-    const row = r.rows[0];
-    if (!row?.first_at) return;
-    const since = Math.max(windowStart.getTime(), new Date(row.first_at).getTime());
-    const hours = (hourAgo.getTime() - since) / HOUR;
+      SELECT extract(epoch FROM hour) * 1000 AS hour, consumed FROM credit_usage_hours
+       WHERE org_id = ${orgId} AND hour >= ${new Date(windowStart - HOUR).toISOString()}
+       ORDER BY hour`)) as unknown as Rows<{ hour: string | number; consumed: string | number }>;
+    const buckets = r.rows.map((b) => ({ hour: Number(b.hour), consumed: Number(b.consumed) }));
+    const first = buckets[0];
+    if (!first) return;
+    const at = (h: number) => buckets.find((b) => b.hour === h)?.consumed ?? 0;
+    const elapsed = (now.getTime() - hourStart) / HOUR;
+    const lastHour = Math.round(at(hourStart) + at(previousHour) * (1 - elapsed));
+    const since = Math.max(windowStart, first.hour);
+    const hours = (hourStart - since) / HOUR;
     if (hours < MIN_BASELINE_HOURS) return;
-    const average = Number(row.trailing) / hours;
-    const lastHour = Number(row.last_hour);
+    const trailing = buckets
+      .filter((b) => b.hour >= since && b.hour < hourStart)
+      .reduce((s, b) => s + b.consumed, 0);
+    const average = trailing / hours;
     if (average <= 0) return;
     if (lastHour <= factor * average) {
       await tx.execute(sql`
@@ -73,4 +77,9 @@ export async function evaluateUnusualUsage(
       at: now,
     });
   });
+  // Keep the table to the window (plus a day), org by org, off the hot path.
+  await withOrgTx(deps.database, orgId, (tx) =>
+    tx.execute(sql`DELETE FROM credit_usage_hours
+                    WHERE org_id = ${orgId} AND hour < ${new Date(windowStart - 24 * HOUR).toISOString()}`),
+  );
 }

@@ -1,8 +1,7 @@
-import { withOrgTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
 import { idempotencyKey } from '../../stripe/idempotencyKey.ts';
 import { withStripeRetry } from '../../stripe/withStripeRetry.ts';
-import { findLiveSubscription } from '../subscriptions/repo.ts';
+import { currentSubscription } from '../subscriptions/currentSubscription.ts';
 
 /**
  * Puts a metered price on the org's live subscription if it is not there yet, so Stripe bills
@@ -16,7 +15,7 @@ export async function ensureMeteredItem(
   orgId: string,
   priceId: string,
 ): Promise<void> {
-  const sub = await withOrgTx(deps.database, orgId, (tx) => findLiveSubscription(tx, orgId));
+  const sub = await currentSubscription(deps, orgId);
   if (!sub) return;
   const live = await withStripeRetry(() => deps.stripe.subscriptions.retrieve(sub.id));
   if (live.items.data.some((i) => i.price.id === priceId)) return;

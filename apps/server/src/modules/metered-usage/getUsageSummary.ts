@@ -1,9 +1,9 @@
 import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import { meteredUsage } from '../../db/schema/index.ts';
-import { withOrgTx, withSystemTx } from '../../db/tx.ts';
+import { withOrgTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
-import { findOrg } from '../orgs/repo.ts';
-import { findLiveSubscription } from '../subscriptions/repo.ts';
+import { getOrg } from '../orgs/getOrg.ts';
+import { currentSubscription } from '../subscriptions/currentSubscription.ts';
 import { estimateCharge, meteredProducts } from './meteredProducts.ts';
 
 /**
@@ -13,7 +13,7 @@ import { estimateCharge, meteredProducts } from './meteredProducts.ts';
  */
 export async function getUsageSummary(deps: Pick<Deps, 'database' | 'stripe' | 'logger'>, orgId: string) {
   const products = [...(await meteredProducts(deps)).values()];
-  const sub = await withOrgTx(deps.database, orgId, (tx) => findLiveSubscription(tx, orgId));
+  const sub = await currentSubscription(deps, orgId);
   const start = sub?.currentPeriodStart ?? null;
   const end = sub?.currentPeriodEnd ?? null;
   const totals = new Map<string, { quantity: number; reported: number }>();
@@ -70,8 +70,8 @@ async function stripeSummaries(
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   try {
-    const org = await withSystemTx(deps.database, (tx) => findOrg(tx, orgId));
-    if (!org?.stripeCustomerId || products.length === 0) return out;
+    const customer = (await getOrg(deps, orgId)).stripe_customer_id;
+    if (!customer || products.length === 0) return out;
     const meters = await deps.stripe.billing.meters.list({ status: 'active', limit: 100 });
     const wanted = new Set(products.map((p) => p.meter_event_name));
     await Promise.all(
@@ -79,7 +79,7 @@ async function stripeSummaries(
         .filter((m) => wanted.has(m.event_name))
         .map(async (m) => {
           const s = await deps.stripe.billing.meters.listEventSummaries(m.id, {
-            customer: org.stripeCustomerId!,
+            customer,
             // Stripe wants minute-aligned bounds.
             start_time: Math.floor(start.getTime() / 60_000) * 60,
             end_time: Math.ceil(end.getTime() / 60_000) * 60,

@@ -6,7 +6,7 @@ import type { Deps } from '../../deps.ts';
 import { DomainError, validationFailed } from '../../http/errors.ts';
 import { randomToken } from '../../ids.ts';
 import { CREDIT_OVERAGE_KEY } from '../catalog/catalogSchema.ts';
-import { findLiveSubscription } from '../subscriptions/repo.ts';
+import { currentSubscription } from '../subscriptions/currentSubscription.ts';
 import { meteredProducts, usageIdentifier } from './meteredProducts.ts';
 import { kickUsageReport } from './reportUsageTask.ts';
 
@@ -43,7 +43,11 @@ const findByKey = (tx: Tx, orgId: string, key: string) =>
  * add-on or quantity is a 409. Refused (409) without a paid monthly subscription, since Stripe
  * bills metered prices only as items of the org's subscription.
  */
-export async function recordUsage(deps: Pick<Deps, 'database' | 'clock'>, orgId: string, input: UsageInput) {
+export async function recordUsage(
+  deps: Pick<Deps, 'database' | 'clock' | 'logger'>,
+  orgId: string,
+  input: UsageInput,
+) {
   const products = await meteredProducts(deps);
   const product = input.addon === CREDIT_OVERAGE_KEY ? undefined : products.get(input.addon);
   if (!product)
@@ -64,7 +68,10 @@ export async function recordUsage(deps: Pick<Deps, 'database' | 'clock'>, orgId:
     throw validationFailed([
       { field: 'occurred_at', message: 'must be within the last 30 days and not in the future', in: 'body' },
     ]);
-  return withOrgTx(deps.database, orgId, async (tx) => {
+  // Checked before the insert: a subscription ending meanwhile still gets this usage reported
+  // (Stripe bills it on the final invoice) — the same as usage just before the end.
+  const sub = await currentSubscription(deps, orgId);
+  const usage = await withOrgTx(deps.database, orgId, async (tx) => {
     const replay = (row: UsageRow) => {
       if (row.addonKey !== input.addon || row.quantity !== input.quantity)
         throw new DomainError('idempotency_conflict', 'idempotency_key was used for different usage', {
@@ -74,7 +81,6 @@ export async function recordUsage(deps: Pick<Deps, 'database' | 'clock'>, orgId:
     };
     const existing = await findByKey(tx, orgId, input.idempotency_key);
     if (existing) return replay(existing);
-    const sub = await findLiveSubscription(tx, orgId);
     if (!sub || !['active', 'trialing', 'past_due'].includes(sub.status))
       throw new DomainError(
         'conflict',
@@ -111,7 +117,9 @@ export async function recordUsage(deps: Pick<Deps, 'database' | 'clock'>, orgId:
       if (!winner) throw new DomainError('conflict', 'usage could not be recorded; retry');
       return replay(winner);
     }
-    await kickUsageReport(tx, deps);
     return presentUsage(row, false);
   });
+  if (!usage.replayed)
+    await kickUsageReport(deps).catch((err) => deps.logger.warn({ err }, 'usage report kick failed'));
+  return usage;
 }

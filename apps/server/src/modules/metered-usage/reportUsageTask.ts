@@ -1,11 +1,10 @@
 import { and, asc, eq, getTableColumns, inArray, isNull, lte, sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { z } from 'zod';
-import type { Tx } from '../../db/client.ts';
 import { meteredUsage, organizations } from '../../db/schema/index.ts';
 import { withSystemTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
-import { backoffDelayMs, defineTask, enqueueJob, enqueueJobInSystemTx } from '../../jobs/index.ts';
+import { backoffDelayMs, defineTask, enqueueJobInSystemTx } from '../../jobs/index.ts';
 import { ensureMeteredItem } from './ensureMeteredItem.ts';
 import { meteredProducts } from './meteredProducts.ts';
 
@@ -37,11 +36,19 @@ export const reportUsageTask = defineTask({
   },
 });
 
-/** Enqueue a batched report run within the next few seconds, in the caller's transaction. */
-export async function kickUsageReport(tx: Tx, deps: Pick<Deps, 'clock'>): Promise<void> {
+const kicked = new WeakMap<object, number>();
+
+/**
+ * Asks for a batched report run within the next few seconds. Call it after the usage committed:
+ * once per window and process, outside any transaction, so concurrent usage inserts never queue
+ * on the job's dedupe key. If it fails, the minutely run reports the rows anyway.
+ */
+export async function kickUsageReport(deps: Pick<Deps, 'database' | 'clock'>): Promise<void> {
   const slot = Math.floor(deps.clock.nowMs() / KICK_WINDOW_MS) + 1;
-  await enqueueJob(
-    tx,
+  if (kicked.get(deps.database) === slot) return;
+  kicked.set(deps.database, slot);
+  await enqueueJobInSystemTx(
+    deps.database,
     reportUsageTask.job(
       { kind: 'kick', slot },
       { runAt: new Date(slot * KICK_WINDOW_MS), dedupeKey: `metered.report:kick:${slot}` },
