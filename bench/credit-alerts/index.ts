@@ -19,6 +19,7 @@ import pg from 'pg';
 import { createClock } from '../../apps/server/src/clock.ts';
 import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
+import { loadEnv } from '../../apps/server/src/env.ts';
 import { createLogger } from '../../apps/server/src/http/logger.ts';
 import { systemAudit } from '../../apps/server/src/modules/audit/recordAudit.ts';
 import {
@@ -98,7 +99,8 @@ function fmt(r: { rate: number; p50: number; p99: number }) {
 
 async function run() {
   await migrate(database);
-  const deps = { database, clock: createClock(), logger: createLogger('silent') };
+  const env = loadEnv({ NODE_ENV: 'development', TOLLGATE_DEMO: 'false', LOG_LEVEL: 'silent' });
+  const deps = { env, database, clock: createClock(), logger: createLogger('silent') };
   console.log(
     `machine   ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg()
       .map((l) => l.toFixed(1))
