@@ -253,8 +253,10 @@ async function run() {
   );
 
   // ---------------------------------------------------------------- targets
-  const best = results.reduce((x, y) => (y.perSecond > x.perSecond ? y : x));
-  const httpMet = results.some((r) => r.perSecond >= TARGET_RATE && r.p99 <= TARGET_P99_MS);
+  // Quote the run that meets both bounds when one does, else the fastest.
+  const meeting = results.filter((r) => r.perSecond >= TARGET_RATE && r.p99 <= TARGET_P99_MS);
+  const httpMet = meeting.length > 0;
+  const best = (httpMet ? meeting : results).reduce((x, y) => (y.perSecond > x.perSecond ? y : x));
   console.log(
     `target    HTTP >= ${TARGET_RATE.toLocaleString('en')}/s with p99 <= ${TARGET_P99_MS} ms: ${httpMet ? 'met' : 'NOT met'} (best ${best.label}: ${Math.round(best.perSecond)}/s, p99 ${best.p99.toFixed(2)} ms)`,
   );
