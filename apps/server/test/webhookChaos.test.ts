@@ -817,7 +817,7 @@ async function killWorkerHoldingClaims(database: Database, workers: TollgateProc
   return null;
 }
 
-/** Until every event is applied and every job (deliveries, emails) has run. */
+/** Until every event is applied and every due job (deliveries, emails) has run. */
 async function waitUntilSettled(database: Database, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -833,7 +833,9 @@ async function waitUntilSettled(database: Database, timeoutMs: number) {
           await tx
             .select({ n: sql<number>`count(*)::int` })
             .from(jobs)
-            .where(sql`${jobs.status} IN ('queued', 'running')`)
+            // Recurring jobs (credit expiry, usage reports) are always queued for their next
+            // slot: only work that is due or running counts.
+            .where(sql`${jobs.status} = 'running' OR (${jobs.status} = 'queued' AND ${jobs.runAt} <= now())`)
         )[0]!.n,
       },
     ]);
