@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Database, Tx } from '../db/client.ts';
 import { jobs } from '../db/schema/jobs.ts';
 import { asSystemRole, withSystemTx } from '../db/tx.ts';
