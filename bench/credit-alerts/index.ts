@@ -1,23 +1,6 @@
-/**
- * The credit-alert hook on the consumption hot path: `npm run bench -- credit-alerts`.
- *
- * afterBalanceChange runs after every committed consumption, so what it adds per call is what
- * matters. In this process (it has no HTTP route: the ledger calls it), over PGlite in memory or
- * a fresh PostgreSQL database (BENCH_DATABASE_URL / TEST_DATABASE_URL), with BENCH_ORGS orgs
- * (default 1,000) that all have a low-balance threshold and unusual-usage detection on:
- *  - no crossing (the common case): BENCH_TOTAL calls (default 200,000) spread over the orgs,
- *    one caller at a time (BENCH_CONCURRENCY: more callers measure event-loop queueing, not the hook); settings come from the per-process cache, unusual usage is evaluated
- *    at most once a minute per org (those evaluations happen in the warm-up);
- *  - a crossing per org: the database path (conditional UPDATE, alert row, outgoing event);
- *  - the raw ceiling for the crossing path: the same conditional UPDATE through the driver.
- * Target: the no-crossing path adds at most 0.05 ms at p99 per call.
- */
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { createClock } from '../../apps/server/src/clock.ts';
-import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { loadEnv } from '../../apps/server/src/env.ts';
 import { createLogger } from '../../apps/server/src/http/logger.ts';
@@ -27,43 +10,21 @@ import {
   type BalanceChange,
 } from '../../apps/server/src/modules/credit-alerts/afterBalanceChange.ts';
 import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
+import { openBenchDatabase } from '../benchDatabase.ts';
 
 const ORGS = Number(process.env.BENCH_ORGS ?? 1_000);
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 200_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 1);
 const POOL = Number(process.env.BENCH_POOL ?? 20);
 const TARGET_P99_MS = 0.05;
-const pgUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
 
-let database: Database;
-let dbLabel: string;
-let dropDatabase = async () => {};
-if (pgUrl) {
-  const name = `tg_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const u = new URL(pgUrl);
-  u.pathname = `/${name}`;
-  dbLabel = `PostgreSQL at ${u.host} (fresh database ${name}); pool ${POOL}`;
-  dropDatabase = async () => {
-    const c = new pg.Client({ connectionString: pgUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await c.end();
-  };
-  database = await createDatabase({ url: u.toString(), poolSize: POOL });
-} else {
-  dbLabel = 'PGlite in memory, in this process (one connection)';
-  database = await createDatabase({ pgliteDataDir: 'memory://' });
-}
+const bench = await openBenchDatabase(POOL);
+const { database, label: dbLabel } = bench;
 
 try {
   await run();
 } finally {
-  await database.close().catch(() => {});
-  await dropDatabase();
+  await bench.close();
 }
 
 function percentile(sorted: number[], p: number): number {

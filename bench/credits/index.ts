@@ -20,7 +20,6 @@
  * Bounded: 60 s per phase. Targets (issue #6): spread >= 5,000/s and hot >= 2,500/s, p99 <= 10 ms.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -28,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildApp } from '../../apps/server/src/app.ts';
 import { createClock } from '../../apps/server/src/clock.ts';
-import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
+import type { Database } from '../../apps/server/src/db/client.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { withOrgTx } from '../../apps/server/src/db/tx.ts';
 import type { Deps } from '../../apps/server/src/deps.ts';
@@ -48,6 +47,7 @@ import { runConsume } from '../../apps/server/src/modules/credits/consumeQueue.t
 import { grantCredits, newConsumptionId } from '../../apps/server/src/modules/credits/ledger.ts';
 import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
 import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
+import { openBenchDatabase } from '../benchDatabase.ts';
 import { closedLoop, type RunResult, summarize } from '../webhooks/load.ts';
 
 const ORGS = Number(process.env.BENCH_ORGS ?? 1_000);
@@ -61,43 +61,13 @@ const TIME_LIMIT_MS = 60_000;
 const TARGETS = { spread: 5_000, hot: 2_500 };
 const TARGET_P99_MS = 10;
 
-const pgUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
-
-let database: Database;
-let dbUrl: string | undefined;
-let dbLabel: string;
-let dropDatabase = async () => {};
-if (pgUrl) {
-  const name = `tg_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  const settings = await admin.query<{ v: string; f: string; s: string }>(
-    `SELECT current_setting('server_version') v, current_setting('fsync') f, current_setting('synchronous_commit') s`,
-  );
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const u = new URL(pgUrl);
-  u.pathname = `/${name}`;
-  dbUrl = u.toString();
-  const s = settings.rows[0]!;
-  dbLabel = `PostgreSQL ${s.v} at ${u.host} (fresh database ${name}; fsync=${s.f}, synchronous_commit=${s.s}); pool ${POOL}`;
-  dropDatabase = async () => {
-    const c = new pg.Client({ connectionString: pgUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await c.end();
-  };
-  database = await createDatabase({ url: dbUrl, poolSize: POOL });
-} else {
-  dbLabel = 'PGlite in memory, in this process (one connection)';
-  database = await createDatabase({ pgliteDataDir: 'memory://' });
-}
+const bench = await openBenchDatabase(POOL);
+const { database, url: dbUrl, label: dbLabel } = bench;
 
 try {
   await run();
 } finally {
-  await database.close().catch(() => {});
-  await dropDatabase();
+  await bench.close();
 }
 
 interface Row {

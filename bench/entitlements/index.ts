@@ -19,7 +19,6 @@
  * Bounded: 60 s per phase.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -30,7 +29,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { buildApp } from '../../apps/server/src/app.ts';
 import { createClock } from '../../apps/server/src/clock.ts';
-import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
+import type { Database } from '../../apps/server/src/db/client.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { creditAccounts, featureUsage } from '../../apps/server/src/db/schema/index.ts';
 import { withOrgTx } from '../../apps/server/src/db/tx.ts';
@@ -47,6 +46,7 @@ import { readOrgSnapshot } from '../../apps/server/src/modules/entitlements/repo
 import { createLiveHub } from '../../apps/server/src/modules/live/liveHub.ts';
 import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
 import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
+import { openBenchDatabase } from '../benchDatabase.ts';
 import { closedLoop, summarize } from '../webhooks/load.ts';
 import { type CheckTarget, getChecks } from './load.ts';
 
@@ -68,40 +68,13 @@ const FEATURES = ['api_access', 'sso', 'projects', 'seats', 'api_call_basic', 'a
 const fmt = (s: { perSecond: number; p50: number; p99: number }) =>
   `${Math.round(s.perSecond).toLocaleString('en')}/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms`;
 
-const pgUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
-
-let database: Database;
-let dbUrl: string | undefined;
-let dbLabel: string;
-let dropDatabase = async () => {};
-if (pgUrl) {
-  const name = `tg_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  const v = (await admin.query<{ v: string }>(`SELECT current_setting('server_version') v`)).rows[0]!.v;
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const u = new URL(pgUrl);
-  u.pathname = `/${name}`;
-  dbUrl = u.toString();
-  dbLabel = `PostgreSQL ${v} at ${u.host} (fresh database ${name}); pool ${POOL}`;
-  dropDatabase = async () => {
-    const c = new pg.Client({ connectionString: pgUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await c.end();
-  };
-  database = await createDatabase({ url: dbUrl, poolSize: POOL });
-} else {
-  dbLabel = 'PGlite in memory, in this process (one connection)';
-  database = await createDatabase({ pgliteDataDir: 'memory://' });
-}
+const bench = await openBenchDatabase(POOL);
+const { database, url: dbUrl, label: dbLabel } = bench;
 
 try {
   await run();
 } finally {
-  await database.close().catch(() => {});
-  await dropDatabase();
+  await bench.close();
 }
 
 async function run() {

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildApp } from '../../apps/server/src/app.ts';
 import { createClock } from '../../apps/server/src/clock.ts';
-import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
+import type { Database } from '../../apps/server/src/db/client.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { stripeEvents } from '../../apps/server/src/db/schema/index.ts';
 import { withSystemTx } from '../../apps/server/src/db/tx.ts';
@@ -42,6 +42,7 @@ import { createInboxProcessor } from '../../apps/server/src/modules/webhooks/inb
 import { storeEvent } from '../../apps/server/src/modules/webhooks/storeEvent.ts';
 import { stripeEventSchema } from '../../apps/server/src/modules/webhooks/verifyStripeEvent.ts';
 import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
+import { openBenchDatabase } from '../benchDatabase.ts';
 import { closedLoop, postEvents, type RunResult, summarize } from './load.ts';
 import { API_VERSION, buildSignedEvents, type SignedEvent } from './payloads.ts';
 
@@ -56,44 +57,14 @@ const TARGET_RATE = 3_000;
 const TARGET_P99_MS = 15;
 const SECRET = `whsec_bench_${randomBytes(12).toString('hex')}`;
 
-const pgUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
-
 // ---------------------------------------------------------------- database
-let database: Database;
-let dbUrl: string | undefined;
-let dbLabel: string;
-let dropDatabase = async () => {};
-if (pgUrl) {
-  const name = `tg_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  const settings = await admin.query<{ v: string; f: string; s: string }>(
-    `SELECT current_setting('server_version') v, current_setting('fsync') f, current_setting('synchronous_commit') s`,
-  );
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const u = new URL(pgUrl);
-  u.pathname = `/${name}`;
-  dbUrl = u.toString();
-  const s = settings.rows[0]!;
-  dbLabel = `PostgreSQL ${s.v} at ${u.host} (fresh database ${name}; fsync=${s.f}, synchronous_commit=${s.s}); pool ${POOL}`;
-  dropDatabase = async () => {
-    const c = new pg.Client({ connectionString: pgUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await c.end();
-  };
-  database = await createDatabase({ url: dbUrl, poolSize: POOL });
-} else {
-  dbLabel = 'PGlite in memory, in this process (one connection)';
-  database = await createDatabase({ pgliteDataDir: 'memory://' });
-}
+const bench = await openBenchDatabase(POOL);
+const { database, url: dbUrl, label: dbLabel } = bench;
 
 try {
   await run();
 } finally {
-  await database.close().catch(() => {});
-  await dropDatabase();
+  await bench.close();
 }
 
 async function run() {
