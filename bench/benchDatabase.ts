@@ -54,3 +54,23 @@ export async function openBenchDatabase(poolSize: number): Promise<BenchDatabase
     },
   };
 }
+
+/**
+ * The database driver itself, outside Tollgate — the raw ceiling each benchmark reports beside
+ * its own figure: a pool of `poolSize` on PostgreSQL, PGlite's own client otherwise. Returns rows.
+ */
+export function rawDriver(bench: Pick<BenchDatabase, 'database' | 'url'>, poolSize: number) {
+  if (bench.url) {
+    const pool = new pg.Pool({ connectionString: bench.url, max: poolSize });
+    pool.on('error', () => {}); // an idle connection dropped by the server is replaced, not fatal
+    return {
+      query: async (text: string, values: unknown[]): Promise<unknown[]> =>
+        (await pool.query(text, values)).rows,
+      close: () => pool.end(),
+    };
+  }
+  return {
+    query: (text: string, values: unknown[]): Promise<unknown[]> => bench.database.query(text, values),
+    close: async () => {},
+  };
+}

@@ -1,33 +1,8 @@
-/**
- * Credit consumption: `npm run bench -- credits`.
- *
- * Starts Tollgate in this process on 127.0.0.1 over a fresh PostgreSQL database when
- * BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server — created for the run, dropped after —
- * else over PGlite in memory. Seeds BENCH_ORGS orgs (default 1,000), each with a secret API key
- * and a large pack grant, then POSTs `/v1/orgs/{org}/credits/consume` (api_call_basic, a unique
- * idempotency key each) from C keep-alive connections (BENCH_CONCURRENCY, default 16,64),
- * BENCH_TOTAL requests per run (default 20,000) after a warm-up that touches every org once:
- *  - spread: each request for a random org of the 1,000;
- *  - hot: every request for one org.
- * The load client runs in a child process (client.ts), so this event loop runs only the server.
- * In the same run and on the same database, the ceilings:
- *  - the ledger function without HTTP: `tollgate_credit_consume` for one request per statement
- *    from C connections (what a transaction-per-request design could at best do), and through the
- *    in-process group commit (consumeCredits, no HTTP);
- *  - raw SQL: the least a consumption can be — one autocommit
- *    `UPDATE credit_accounts SET balance = balance - 1 WHERE org_id = $1 AND balance >= 1` —
- *    from C pooled connections, spread and hot.
- * Bounded: 60 s per phase. Targets (issue #6): spread >= 5,000/s and hot >= 2,500/s, p99 <= 10 ms.
- */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { buildApp } from '../../apps/server/src/app.ts';
 import { createClock } from '../../apps/server/src/clock.ts';
-import type { Database } from '../../apps/server/src/db/client.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { withOrgTx } from '../../apps/server/src/db/tx.ts';
 import type { Deps } from '../../apps/server/src/deps.ts';
@@ -47,7 +22,8 @@ import { runConsume } from '../../apps/server/src/modules/credits/consumeQueue.t
 import { grantCredits, newConsumptionId } from '../../apps/server/src/modules/credits/ledger.ts';
 import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
 import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
-import { openBenchDatabase } from '../benchDatabase.ts';
+import { openBenchDatabase, rawDriver } from '../benchDatabase.ts';
+import { runChildClient } from '../childClient.ts';
 import { closedLoop, type RunResult, summarize } from '../webhooks/load.ts';
 
 const ORGS = Number(process.env.BENCH_ORGS ?? 1_000);
@@ -62,7 +38,7 @@ const TARGETS = { spread: 5_000, hot: 2_500 };
 const TARGET_P99_MS = 10;
 
 const bench = await openBenchDatabase(POOL);
-const { database, url: dbUrl, label: dbLabel } = bench;
+const { database, label: dbLabel } = bench;
 
 try {
   await run();
@@ -220,16 +196,16 @@ async function run() {
   }
 
   // ---------------------------------------------------------------- raw SQL ceiling
-  const raw = await rawDriver(database, dbUrl);
+  const raw = rawDriver(bench, POOL);
   await raw.query(`UPDATE credit_accounts SET balance = balance + 100000000`, []);
   for (const c of CONCURRENCY) {
     for (const spread of [true, false]) {
       const r = await closedLoop(TOTAL, c, TIME_LIMIT_MS, async (i) => {
         const res = await raw.query(
-          'UPDATE credit_accounts SET balance = balance - 1 WHERE org_id = $1 AND balance >= 1',
+          'UPDATE credit_accounts SET balance = balance - 1 WHERE org_id = $1 AND balance >= 1 RETURNING 1',
           [pick(i, spread).id],
         );
-        return (res as { rowCount?: number }).rowCount !== 0;
+        return res.length !== 0;
       });
       rows.push({ what: `raw SQL: 1 autocommit UPDATE of the balance, ${spread ? 'spread' : 'hot'}`, c, r });
     }
@@ -307,35 +283,11 @@ function clientProcess(
   total: number,
   concurrency: number,
 ): Promise<ClientResult> {
-  const script = fileURLToPath(new URL('./client.ts', import.meta.url));
-  const args = ['--import', 'tsx', script, String(port), orgsFile, mode, String(total), String(concurrency)];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{')) reject(new Error(`load client exited ${code}: ${out}`));
-      else resolve(JSON.parse(last) as ClientResult);
-    });
-  });
-}
-
-/** The database driver itself, outside Tollgate: a pool of the app's size, or PGlite's own client. */
-async function rawDriver(db: Database, url: string | undefined) {
-  if (url) {
-    const pool = new pg.Pool({ connectionString: url, max: POOL });
-    pool.on('error', () => {});
-    return { query: (text: string, values: unknown[]) => pool.query(text, values), close: () => pool.end() };
-  }
-  return {
-    query: async (text: string, values: unknown[]) => {
-      const rows = await db.query(`${text} RETURNING 1`, values);
-      return { rowCount: rows.length };
-    },
-    close: async () => {},
-  };
+  return runChildClient(new URL('./client.ts', import.meta.url), [
+    String(port),
+    orgsFile,
+    mode,
+    String(total),
+    String(concurrency),
+  ]);
 }

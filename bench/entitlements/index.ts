@@ -1,35 +1,11 @@
-/**
- * Entitlement checks: `npm run bench -- entitlements`.
- *
- * Starts Tollgate in this process on 127.0.0.1 over a fresh PostgreSQL database when
- * BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server — created for the run, dropped after —
- * else over PGlite in memory. Seeds BENCH_ORGS orgs (default 200), each with a secret key, a
- * reported usage and a credit balance. Then, in the same run and on the same database:
- *  - HTTP: `GET /v1/orgs/{org}/entitlements/{feature}` with each org's secret key (API-key auth),
- *    spread over every org and a mix of boolean, limit and usage-event features, BENCH_TOTAL
- *    requests (default 50,000) after a warm-up, from C keep-alive connections, C in
- *    BENCH_CONCURRENCY (default 16,64); once from this process and once from a child process
- *    (client.ts) so this event loop runs only the server — then this process's CPU time per
- *    check is the server's cost, a figure a loaded machine distorts less. Logging is on (LOG_LEVEL=info into
- *    /dev/null), as in production.
- *  - the floor: a bare Fastify app answering a constant on the same path (child-process client).
- *  - in-process: checkEntitlement (what the route calls) on a warm cache, one call at a time.
- *  - the ceiling without the cache: the uncached path (withOrgTx + the snapshot query, what a
- *    miss costs) and the raw snapshot SELECT through the driver, C at a time.
- * Bounded: 60 s per phase.
- */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import pg from 'pg';
 import pino from 'pino';
 import { buildApp } from '../../apps/server/src/app.ts';
 import { createClock } from '../../apps/server/src/clock.ts';
-import type { Database } from '../../apps/server/src/db/client.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { creditAccounts, featureUsage } from '../../apps/server/src/db/schema/index.ts';
 import { withOrgTx } from '../../apps/server/src/db/tx.ts';
@@ -46,7 +22,8 @@ import { readOrgSnapshot } from '../../apps/server/src/modules/entitlements/repo
 import { createLiveHub } from '../../apps/server/src/modules/live/liveHub.ts';
 import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
 import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
-import { openBenchDatabase } from '../benchDatabase.ts';
+import { openBenchDatabase, rawDriver } from '../benchDatabase.ts';
+import { runChildClient } from '../childClient.ts';
 import { closedLoop, summarize } from '../webhooks/load.ts';
 import { type CheckTarget, getChecks } from './load.ts';
 
@@ -69,7 +46,7 @@ const fmt = (s: { perSecond: number; p50: number; p99: number }) =>
   `${Math.round(s.perSecond).toLocaleString('en')}/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms`;
 
 const bench = await openBenchDatabase(POOL);
-const { database, url: dbUrl, label: dbLabel } = bench;
+const { database, label: dbLabel } = bench;
 
 try {
   await run();
@@ -211,14 +188,14 @@ async function run() {
     return (await withOrgTx(database, o.id, (tx) => readOrgSnapshot(tx, o.id))) !== null;
   });
   console.log(`sql       uncached path (withOrgTx + snapshot query), C=${c}: ${fmt(summarize(uncached))}`);
-  const raw = await rawDriver(database, dbUrl);
+  const raw = rawDriver(bench, POOL);
   const SNAPSHOT_SQL = `SELECT o.plan_key, o.subscription_status, o.trial_ends_at, o.billing_state, o.grace_ends_at,
       (SELECT c.balance FROM credit_accounts c WHERE c.org_id = o.id) AS balance,
       (SELECT json_object_agg(f.feature, f.usage) FROM feature_usage f WHERE f.org_id = o.id) AS usage
     FROM organizations o WHERE o.id = $1`;
   const rawRun = await closedLoop(SQL_TOTAL, c, TIME_LIMIT_MS, async (i) => {
     const r = await raw.query(SNAPSHOT_SQL, [orgs[i % orgs.length]!.id]);
-    return (Array.isArray(r) ? r : r.rows).length === 1;
+    return r.length === 1;
   });
   await raw.close();
   console.log(
@@ -242,9 +219,7 @@ async function run() {
 
 /** Runs client.ts as a child process against this server; resolves its result. */
 function clientProcess(port: number, file: string, concurrency: number) {
-  const script = fileURLToPath(new URL('./client.ts', import.meta.url));
-  const args = ['--import', 'tsx', script, String(port), file, String(TOTAL), String(concurrency)];
-  return new Promise<{
+  return runChildClient<{
     ok: number;
     errors: number;
     timedOut: boolean;
@@ -252,26 +227,5 @@ function clientProcess(port: number, file: string, concurrency: number) {
     perSecond: number;
     p50: number;
     p99: number;
-  }>((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{')) reject(new Error(`load client exited ${code}: ${out}`));
-      else resolve(JSON.parse(last));
-    });
-  });
-}
-
-async function rawDriver(db: Database, url: string | undefined) {
-  if (url) {
-    const pool = new pg.Pool({ connectionString: url, max: POOL });
-    pool.on('error', () => {});
-    return { query: (text: string, values: unknown[]) => pool.query(text, values), close: () => pool.end() };
-  }
-  return { query: (text: string, values: unknown[]) => db.query(text, values), close: async () => {} };
+  }>(new URL('./client.ts', import.meta.url), [String(port), file, String(TOTAL), String(concurrency)]);
 }

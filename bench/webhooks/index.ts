@@ -1,33 +1,9 @@
-/**
- * Stripe webhook ingest: `npm run bench -- webhooks`.
- *
- * Starts Tollgate in this process on 127.0.0.1 over a fresh PostgreSQL database when
- * BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server — created for the run, dropped after —
- * else over PGlite in memory. Pre-builds realistic signed events (invoice.paid,
- * customer.subscription.updated, guest payment_intent.created; unique evt_ ids; signatures made
- * up front) and POSTs them to `/v1/webhooks/stripe` from C keep-alive connections, C in
- * BENCH_CONCURRENCY (default 16,64), BENCH_TOTAL events each (default 20,000) after a warm-up.
- * Then, in the same run and on the same database:
- *  - applied events/s: the inbox processor over BENCH_APPLY (default 2,000) stored guest
- *    payment intents (no customer → no org → marked ignored; no Stripe call — the Stripe client
- *    points at a closed loopback port, so any call would show up as a failure);
- *  - our store path without HTTP (storeEvent, as the endpoint calls it) and, on PostgreSQL, the
- *    previous one (withSystemTx + Drizzle insert) for comparison;
- *  - the raw ceiling: a plain `INSERT INTO stripe_events ... ON CONFLICT DO NOTHING` of the same
- *    rows through the driver, one row per statement (autocommit) and 100 rows per statement.
- * The HTTP load runs twice per C: from this process, and from a child process (client.ts) so
- * this event loop runs only the server; both share the machine's cores. Bounded: 60 s per phase.
- */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { buildApp } from '../../apps/server/src/app.ts';
 import { createClock } from '../../apps/server/src/clock.ts';
-import type { Database } from '../../apps/server/src/db/client.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { stripeEvents } from '../../apps/server/src/db/schema/index.ts';
 import { withSystemTx } from '../../apps/server/src/db/tx.ts';
@@ -42,7 +18,8 @@ import { createInboxProcessor } from '../../apps/server/src/modules/webhooks/inb
 import { storeEvent } from '../../apps/server/src/modules/webhooks/storeEvent.ts';
 import { stripeEventSchema } from '../../apps/server/src/modules/webhooks/verifyStripeEvent.ts';
 import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
-import { openBenchDatabase } from '../benchDatabase.ts';
+import { openBenchDatabase, rawDriver } from '../benchDatabase.ts';
+import { runChildClient } from '../childClient.ts';
 import { closedLoop, postEvents, type RunResult, summarize } from './load.ts';
 import { API_VERSION, buildSignedEvents, type SignedEvent } from './payloads.ts';
 
@@ -59,7 +36,7 @@ const SECRET = `whsec_bench_${randomBytes(12).toString('hex')}`;
 
 // ---------------------------------------------------------------- database
 const bench = await openBenchDatabase(POOL);
-const { database, url: dbUrl, label: dbLabel } = bench;
+const { database, label: dbLabel } = bench;
 
 try {
   await run();
@@ -269,7 +246,7 @@ async function run() {
     }
   }
 
-  const raw = await rawDriver(database, dbUrl);
+  const raw = rawDriver(bench, POOL);
   const INSERT = `INSERT INTO stripe_events (id, type, object_id, object_type, stripe_created, api_version, livemode, payload, received_at, next_attempt_at) VALUES `;
   const tuple = (n: number) => {
     const b = n * 8;
@@ -404,29 +381,10 @@ interface ClientResult {
 
 /** Runs bench/webhooks/client.ts as a child process against this server; resolves its result. */
 function clientProcess(port: number, concurrency: number): Promise<ClientResult> {
-  const script = fileURLToPath(new URL('./client.ts', import.meta.url));
-  const args = ['--import', 'tsx', script, String(port), SECRET, String(TOTAL), String(concurrency)];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{')) reject(new Error(`load client exited ${code}: ${out}`));
-      else resolve(JSON.parse(last) as ClientResult);
-    });
-  });
-}
-
-/** The database driver itself, outside Tollgate: a pool of the app's size, or PGlite's own client. */
-async function rawDriver(db: Database, url: string | undefined) {
-  if (url) {
-    const pool = new pg.Pool({ connectionString: url, max: POOL });
-    pool.on('error', () => {}); // an idle connection dropped by the server is replaced, not fatal
-    return { query: (text: string, values: unknown[]) => pool.query(text, values), close: () => pool.end() };
-  }
-  return { query: (text: string, values: unknown[]) => db.query(text, values), close: async () => {} };
+  return runChildClient(new URL('./client.ts', import.meta.url), [
+    String(port),
+    SECRET,
+    String(TOTAL),
+    String(concurrency),
+  ]);
 }
