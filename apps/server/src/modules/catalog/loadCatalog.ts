@@ -49,3 +49,19 @@ export async function loadCatalog(path: string = DEFAULT_CATALOG_FILE): Promise<
     throw new CatalogError(file, ['no default export (export default defineCatalog({...}))']);
   return parseCatalog(value, file);
 }
+
+const loadedOnce = new Map<string, Promise<Catalog>>();
+
+/**
+ * The catalog file, read once per process and path (changing it means a restart, as for the
+ * server, which validates it at start). A failed read is forgotten, so the next call retries.
+ */
+export function loadCatalogOnce(path: string = DEFAULT_CATALOG_FILE): Promise<Catalog> {
+  let p = loadedOnce.get(path);
+  if (!p) {
+    p = loadCatalog(path);
+    p.catch(() => loadedOnce.delete(path));
+    loadedOnce.set(path, p);
+  }
+  return p;
+}

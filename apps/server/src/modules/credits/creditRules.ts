@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.ts';
 import type { Catalog } from '../catalog/catalogSchema.ts';
-import { loadCatalog } from '../catalog/loadCatalog.ts';
+import { loadCatalogOnce } from '../catalog/loadCatalog.ts';
 
 export type Precedence = Catalog['creditPrecedence'];
 
@@ -40,7 +40,7 @@ export function creditRules(deps: Pick<Deps, 'env'>): CreditRules | Promise<Cred
   if (known) return known;
   let p = loaded.get(file);
   if (!p) {
-    p = loadCatalog(file).then((c) => {
+    p = loadCatalogOnce(file).then((c) => {
       const rules = rulesFromCatalog(c);
       ready.set(file, rules);
       return rules;

@@ -1,22 +1,8 @@
 import { withSystemTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
-import type { Catalog } from '../catalog/catalogSchema.ts';
-import { loadCatalog } from '../catalog/loadCatalog.ts';
+import { loadCatalogOnce } from '../catalog/loadCatalog.ts';
 import type { CatalogView } from './decideEntitlement.ts';
 import { listAllPlans } from './repo.ts';
-
-const files = new Map<string, Promise<Catalog>>();
-
-/** The catalog file is read once per process (changing it means a restart, as for the server). */
-function catalogFile(path: string): Promise<Catalog> {
-  let p = files.get(path);
-  if (!p) {
-    p = loadCatalog(path);
-    p.catch(() => files.delete(path));
-    files.set(path, p);
-  }
-  return p;
-}
 
 /**
  * Feature kinds and usage-event costs come from the catalog file; each plan's features and
@@ -25,7 +11,7 @@ function catalogFile(path: string): Promise<Catalog> {
  * back to the file.
  */
 export async function loadCatalogView(deps: Pick<Deps, 'database' | 'env'>): Promise<CatalogView> {
-  const catalog = await catalogFile(deps.env.CATALOG_FILE);
+  const catalog = await loadCatalogOnce(deps.env.CATALOG_FILE);
   // Inactive plans too: an org keeps a plan removed from the catalog until it changes plan.
   const pushed = await withSystemTx(deps.database, (tx) => listAllPlans(tx));
   const view: CatalogView = { features: new Map(), usageEvents: new Map(), plans: new Map() };
