@@ -34,6 +34,10 @@ const POOL = Number(process.env.BENCH_POOL ?? 20);
 if (process.env.BENCH_FLUSHES)
   CONSUME_QUEUE_DEFAULTS.postgres.maxInFlight = Number(process.env.BENCH_FLUSHES);
 const TIME_LIMIT_MS = 60_000;
+/** `BENCH_ONLY=http` skips the in-process and raw-SQL rows (for quick tuning runs). */
+const HTTP_ONLY = process.env.BENCH_ONLY === 'http';
+/** `BENCH_MODES=spread` or `hot` runs one pattern over HTTP (default both). */
+const MODES = (process.env.BENCH_MODES ?? 'spread,hot').split(',');
 const TARGETS = { spread: 5_000, hot: 2_500 };
 const TARGET_P99_MS = 10;
 
@@ -54,6 +58,8 @@ interface Row {
 
 async function run() {
   await migrate(database);
+  // Tuning experiments only: SQL run after the migrations (e.g. to try a schema change).
+  if (process.env.BENCH_SQL) await database.query(process.env.BENCH_SQL);
   const env = loadEnv({
     NODE_ENV: 'development',
     TOLLGATE_DEMO: 'false',
@@ -132,16 +138,23 @@ async function run() {
 
   // ---------------------------------------------------------------- HTTP
   for (const c of CONCURRENCY) {
-    rows.push({
-      what: `HTTP consume, spread over ${ORGS} orgs`,
-      c,
-      r: await clientProcess(port, orgsFile, 'spread', TOTAL, c),
-    });
-    rows.push({
-      what: 'HTTP consume, one hot org',
-      c,
-      r: await clientProcess(port, orgsFile, 'hot', TOTAL, c),
-    });
+    if (MODES.includes('spread'))
+      rows.push({
+        what: `HTTP consume, spread over ${ORGS} orgs`,
+        c,
+        r: await clientProcess(port, orgsFile, 'spread', TOTAL, c),
+      });
+    if (MODES.includes('hot'))
+      rows.push({
+        what: 'HTTP consume, one hot org',
+        c,
+        r: await clientProcess(port, orgsFile, 'hot', TOTAL, c),
+      });
+  }
+  if (HTTP_ONLY) {
+    await app.close();
+    report(rows);
+    return;
   }
 
   // ---------------------------------------------------------------- without HTTP
@@ -212,7 +225,10 @@ async function run() {
   }
   await raw.close();
   await app.close();
+  report(rows);
+}
 
+function report(rows: Row[]) {
   printTable(rows);
   for (const row of rows.filter((x) => x.what.startsWith('HTTP'))) {
     const s =

@@ -2,8 +2,8 @@
  * Load drivers for the webhook benchmark: N requests from C concurrent workers, each waiting for
  * its answer before sending the next (a closed loop), with per-request latency.
  */
-import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { type HttpLoadResult, httpLoad } from '../httpLoad.ts';
 import type { SignedEvent } from './payloads.ts';
 
 export interface RunResult {
@@ -74,44 +74,26 @@ export async function closedLoop(
 }
 
 /** POSTs signed events to the webhook endpoint over `concurrency` keep-alive connections. */
-export async function postEvents(
+export function postEvents(
   port: number,
   events: SignedEvent[],
   concurrency: number,
   timeLimitMs: number,
-): Promise<RunResult & { statuses: Map<number, number> }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
-  const statuses = new Map<number, number>();
-  const post = (e: SignedEvent) =>
-    new Promise<number>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/v1/webhooks/stripe',
-          method: 'POST',
-          agent,
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            'content-length': e.body.length,
-            'stripe-signature': e.signature,
-            'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(e.body);
-    });
-  const r = await closedLoop(events.length, concurrency, timeLimitMs, async (i) => {
-    const status = await post(events[i]!);
-    statuses.set(status, (statuses.get(status) ?? 0) + 1);
-    return status >= 200 && status < 300;
+): Promise<HttpLoadResult> {
+  return httpLoad({
+    port,
+    total: events.length,
+    concurrency,
+    timeLimitMs,
+    request: (i) => ({
+      method: 'POST',
+      path: '/v1/webhooks/stripe',
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'stripe-signature': events[i]!.signature,
+        'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+      },
+      body: events[i]!.body,
+    }),
   });
-  agent.destroy();
-  return { ...r, statuses };
 }

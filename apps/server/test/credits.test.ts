@@ -1,10 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystemTx } from '../src/db/tx.ts';
+import { systemAudit } from '../src/modules/audit/recordAudit.ts';
+import { consumeCredits } from '../src/modules/credits/consumeCredits.ts';
+import { creditRules } from '../src/modules/credits/creditRules.ts';
+import { ensureFreeAllocation } from '../src/modules/credits/ensureFreeAllocation.ts';
 import {
   CREDIT_EXPIRY_INTERVAL_MS,
   expireDueCredits,
   scheduleCreditExpiry,
 } from '../src/modules/credits/expireCreditsTask.ts';
+import { decodeOrgChanges } from '../src/modules/live/publishOrgChange.ts';
+import { createOrg } from '../src/modules/orgs/createOrg.ts';
 import { checkInvariants } from './creditInvariants.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
@@ -272,6 +278,62 @@ describe('credits: live changes', () => {
       { type: 'credits.updated', data: { balance: 95 } },
     ]);
     off();
+  });
+
+  it('one flush over many orgs announces each org once, in notifications under the NOTIFY limit', async () => {
+    // 80 orgs consuming in the same turn of the event loop share one group-commit flush, whose
+    // changes travel as JSON arrays (more than one: 80 messages pass the 7,500-byte cap).
+    const orgs = await Promise.all(
+      Array.from({ length: 80 }, (_, i) => createOrg(t.deps, systemAudit(), { name: `Flush ${i}` })),
+    );
+    const ids = new Set(orgs.map((o) => o.id));
+    const seen = new Map<string, { id: string; balance: unknown }[]>();
+    const off = t.deps.live!.subscribeAll((m) => {
+      if (!ids.has(m.org_id)) return;
+      seen.set(m.org_id, [...(seen.get(m.org_id) ?? []), { id: m.id, balance: m.data }]);
+    });
+    await t.deps.live!.ready();
+    // First use grants the free allocation (its own change: balance 100), then the flush.
+    for (const o of orgs) await ensureFreeAllocation(t.deps, o.id, await creditRules(t.deps));
+    await Promise.all(
+      orgs.map((o, i) =>
+        consumeCredits(
+          t.deps,
+          o.id,
+          [{ event: 'api_call_basic', quantity: 1 + (i % 3), idempotencyKey: 'f' }],
+          {
+            batch: false,
+          },
+        ),
+      ),
+    );
+    await expect.poll(() => [...seen.values()].filter((v) => v.length === 2).length).toBe(80);
+    orgs.forEach((o, i) => {
+      expect(seen.get(o.id)!.map((m) => m.balance)).toEqual([{ balance: 100 }, { balance: 99 - (i % 3) }]);
+    });
+    const messageIds = [...seen.values()].flatMap((v) => v.map((m) => m.id));
+    expect(new Set(messageIds).size).toBe(160);
+    // All 80 consumptions were announced by the one flush (a flush that failed — say, on a
+    // notification over the limit — is retried request by request, each with its own id base).
+    const flushBases = new Set([...seen.values()].map((v) => v[1]!.id.replace(/_\d+$/, '')));
+    expect(flushBases.size).toBe(1);
+    off();
+  });
+
+  it('a notification carrying an array of changes reaches each org; malformed entries are dropped', () => {
+    const good = {
+      id: 'chg_a',
+      org_id: 'org_1',
+      type: 'credits.updated',
+      object_id: null,
+      data: { balance: 1 },
+    };
+    expect(decodeOrgChanges(JSON.stringify(good))).toEqual([good]);
+    expect(
+      decodeOrgChanges(JSON.stringify([good, { ...good, id: 'chg_b', org_id: 'org_2' }, { nope: 1 }, 7])),
+    ).toEqual([good, { ...good, id: 'chg_b', org_id: 'org_2' }]);
+    expect(decodeOrgChanges('not json')).toEqual([]);
+    expect(decodeOrgChanges(JSON.stringify({ ...good, type: 'bad type' }))).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.ts';
 import { randomToken } from '../../ids.ts';
-import { decodeOrgChange, ORG_CHANGES_CHANNEL, type OrgChangeMessage } from './publishOrgChange.ts';
+import { decodeOrgChanges, ORG_CHANGES_CHANNEL, type OrgChangeMessage } from './publishOrgChange.ts';
 
 export type LiveSubscriber = (message: OrgChangeMessage) => void;
 
@@ -54,10 +54,10 @@ export function createLiveHub(database: Database, opts: LiveHubOptions = {}): Li
   let missedSomething = false;
 
   function dispatch(payload: string | undefined) {
-    const message = decodeOrgChange(payload);
-    if (!message) return;
-    deliver(subscribers.get(message.org_id), message);
-    deliver(everyOrg, message);
+    for (const message of decodeOrgChanges(payload)) {
+      deliver(subscribers.get(message.org_id), message);
+      deliver(everyOrg, message);
+    }
   }
 
   function deliver(fns: Iterable<LiveSubscriber> | undefined, message: OrgChangeMessage) {

@@ -65,15 +65,26 @@ export function encodeOrgChange(orgId: string, change: OrgChange): string {
   return slim;
 }
 
-/** Parses a NOTIFY payload; null for anything malformed (another writer on the channel). */
-export function decodeOrgChange(payload: string | undefined): OrgChangeMessage | null {
-  if (!payload) return null;
+/**
+ * Parses a NOTIFY payload: one change, or an array of changes (the credit ledger announces all
+ * the orgs of one group-commit flush in one notification). Malformed entries — another writer on
+ * the channel — are dropped.
+ */
+export function decodeOrgChanges(payload: string | undefined): OrgChangeMessage[] {
+  if (!payload) return [];
+  let parsed: unknown;
   try {
-    const m = JSON.parse(payload) as Partial<OrgChangeMessage>;
-    if (typeof m.id !== 'string' || typeof m.org_id !== 'string' || typeof m.type !== 'string') return null;
-    if (!CHANGE_TYPE.test(m.type) || /[\r\n]/.test(m.id)) return null;
-    return m as OrgChangeMessage;
+    parsed = JSON.parse(payload);
   } catch {
-    return null;
+    return [];
   }
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  return list.filter(isOrgChange);
+}
+
+function isOrgChange(m: unknown): m is OrgChangeMessage {
+  if (!m || typeof m !== 'object') return false;
+  const c = m as Partial<OrgChangeMessage>;
+  if (typeof c.id !== 'string' || typeof c.org_id !== 'string' || typeof c.type !== 'string') return false;
+  return CHANGE_TYPE.test(c.type) && !/[\r\n]/.test(c.id);
 }
