@@ -28,7 +28,7 @@ import { closedLoop, type RunResult, summarize } from '../webhooks/load.ts';
 
 const ORGS = Number(process.env.BENCH_ORGS ?? 1_000);
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 20_000);
-const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '16,64').split(',').map(Number);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '16,24,64').split(',').map(Number);
 const POOL = Number(process.env.BENCH_POOL ?? 20);
 /** Group-commit flushes in flight (default: the server's own, CONSUME_QUEUE_DEFAULTS). */
 if (process.env.BENCH_FLUSHES)
