@@ -185,7 +185,7 @@ async function run() {
   const c = Math.max(...CONCURRENCY);
   const uncached = await closedLoop(SQL_TOTAL, c, TIME_LIMIT_MS, async (i) => {
     const o = orgs[i % orgs.length]!;
-    return (await withOrgTx(database, o.id, (tx) => readOrgSnapshot(tx, o.id))) !== null;
+    return (await withOrgTx(database, o.id, (tx) => readOrgSnapshot(tx, o.id, new Date()))) !== null;
   });
   console.log(`sql       uncached path (withOrgTx + snapshot query), C=${c}: ${fmt(summarize(uncached))}`);
   const raw = rawDriver(bench, POOL);

@@ -5,7 +5,7 @@ import { pushCatalog } from '../src/modules/catalog/pushCatalog.ts';
 import { publishOrgChange } from '../src/modules/live/publishOrgChange.ts';
 import { advanceBoth, seedCatalog } from './catalogFixture.ts';
 import { createTestOrg, type TestOrg } from './factories.ts';
-import { startTestApp, type TestApp } from './harness.ts';
+import { startTestApp, TEST_ADMIN_KEY, type TestApp } from './harness.ts';
 import { testDbKind } from './testDatabase.ts';
 
 /**
@@ -196,6 +196,38 @@ describe('credits', () => {
     await bothSee(org, 'ai_inference', { allowed: false, reason: 'no_credits', cost: 25 });
     await setBalance(org, 4);
     await bothSee(org, 'api_call_premium', { allowed: false, reason: 'no_credits', balance: 4 });
+  });
+
+  it('credits that expire stop counting at their expiry, before the expiry job writes it', async () => {
+    const org = await createTestOrg(a);
+    const inHours = (h: number) => new Date(a.deps.clock.nowMs() + h * 3_600_000).toISOString();
+    const grant = (credits: number, expires_at: string, key: string) =>
+      a.request('POST', `/v1/admin/orgs/${org.id}/credits/grants`, {
+        token: TEST_ADMIN_KEY,
+        body: { credits, reason: 'promo', source: 'promotional', expires_at, idempotency_key: key },
+      });
+    expect((await grant(10, inHours(1), 'soon')).status).toBe(201);
+    expect((await grant(3, inHours(2), 'later')).status).toBe(201);
+    // Free-plan allocation (100, expiring at the month's end) + 10 + 3, answered from the cache.
+    const before = (await ent(a, org, 'api_call_premium')).balance;
+    expect(before).toBeGreaterThanOrEqual(13);
+    await bothSee(org, 'api_call_premium', { balance: before });
+    // The ledger's own view (GET /credits never counts an expired grant, and writes nothing).
+    const ledgerBalance = async () =>
+      (await a.request('GET', `/v1/orgs/${org.id}/credits`, { token: org.member.jwt })).body.balance;
+    const advance = async (seconds: number) => {
+      await advanceBoth(a, seconds);
+      b.deps.clock.advance(seconds * 1000);
+    };
+    // Nothing consumed and no expiry job: the cached answers still end when the credits do.
+    await advance(3_600 + 1);
+    const afterFirst = await ledgerBalance();
+    expect(afterFirst).toBeLessThan(before);
+    await bothSee(org, 'api_call_premium', { balance: afterFirst });
+    await advance(3_600);
+    const afterBoth = await ledgerBalance();
+    expect(afterBoth).toBeLessThan(afterFirst);
+    await bothSee(org, 'api_call_premium', { balance: afterBoth });
   });
 });
 

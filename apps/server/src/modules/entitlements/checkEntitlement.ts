@@ -32,14 +32,15 @@ export async function entitlementInputs(
     const key = `${orgId}:${ticket.epoch}:${ticket.generation}`;
     let load = cache.loads.get(key);
     if (!load) {
-      load = withOrgTx(deps.database, orgId, (tx) => readOrgSnapshot(tx, orgId)).finally(() =>
+      load = withOrgTx(deps.database, orgId, (tx) => readOrgSnapshot(tx, orgId, now)).finally(() =>
         cache.loads.delete(key),
       );
       cache.loads.set(key, load);
     }
     const loaded = await load;
     if (!loaded) throw notFound('org');
-    // Valid until the next time-based change (grace period end): no event announces that one.
+    // Valid until the next time-based change (grace period or trial end, credits expiring): no
+    // event announces those.
     cache.setOrg(orgId, ticket, loaded, nextTransition(loaded, now)?.getTime() ?? null);
     snapshot = loaded;
   }

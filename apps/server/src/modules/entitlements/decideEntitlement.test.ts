@@ -25,6 +25,7 @@ const org = (o: Partial<OrgSnapshot> = {}): OrgSnapshot => ({
   billingState: 'ok',
   graceEndsAt: null,
   balance: 0,
+  creditsExpireAt: null,
   usage: {},
   ...o,
 });
@@ -62,6 +63,18 @@ describe('decideEntitlement', () => {
     const s = org({ usage: { projects: 2 } });
     expect(decide(s, 'projects')).toMatchObject({ allowed: true, remaining: 1 });
     expect(decide(s, 'projects', 2)).toMatchObject({ allowed: false, reason: 'limit_reached' });
+  });
+
+  it('the soonest of grace end, trial end and credit expiry is the next transition', () => {
+    const h = (n: number) => new Date(now.getTime() + n * 3_600_000);
+    expect(nextTransition(org({ creditsExpireAt: h(2) }), now)).toEqual(h(2));
+    expect(
+      nextTransition(org({ billingState: 'past_due', graceEndsAt: h(3), creditsExpireAt: h(2) }), now),
+    ).toEqual(h(2));
+    expect(
+      nextTransition(org({ subscriptionStatus: 'trialing', trialEndsAt: h(1), creditsExpireAt: h(2) }), now),
+    ).toEqual(h(1));
+    expect(nextTransition(org({ creditsExpireAt: h(-1) }), now)).toBeNull();
   });
 
   it('the grace period end is the next transition; past it the org is restricted', () => {

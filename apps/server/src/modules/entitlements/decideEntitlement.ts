@@ -34,8 +34,10 @@ export interface OrgSnapshot {
   trialEndsAt: Date | null;
   billingState: 'ok' | 'past_due' | 'action_required' | 'restricted';
   graceEndsAt: Date | null;
-  /** Credit balance (0 when the org never had credits). */
+  /** Credit balance (0 when the org never had credits), expired grants not counted. */
   balance: number;
+  /** When the soonest of its expiring grants with credits left expires (the balance drops then). */
+  creditsExpireAt: Date | null;
   /** Host-reported usage of limit features. */
   usage: Record<string, number>;
 }
@@ -85,6 +87,7 @@ export function nextTransition(s: OrgSnapshot, now: Date): Date | null {
   const candidates = [
     s.billingState === 'past_due' ? s.graceEndsAt : null,
     s.subscriptionStatus === 'trialing' ? s.trialEndsAt : null,
+    s.creditsExpireAt,
   ].filter((d): d is Date => d !== null && d.getTime() > now.getTime());
   if (!candidates.length) return null;
   return new Date(Math.min(...candidates.map((d) => d.getTime())));

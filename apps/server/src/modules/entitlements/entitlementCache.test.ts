@@ -9,6 +9,7 @@ const snap = (balance: number): OrgSnapshot => ({
   billingState: 'ok',
   graceEndsAt: null,
   balance,
+  creditsExpireAt: null,
   usage: {},
 });
 
