@@ -115,6 +115,35 @@ describe('subscription allocations (through Stripe webhooks)', () => {
     await checkInvariants(t.deps.database, o.id);
   });
 
+  it('a grant found by sync reaches the alerts hook: a raised balance re-arms the low-balance alert', async () => {
+    const o = await withCard('Sync Alerts Co');
+    const consume = async (quantity: number, key: string) => {
+      const r = await t.request('POST', `/v1/orgs/${o.id}/credits/consume`, {
+        token: o.key,
+        body: { event: 'api_call_basic', quantity, idempotency_key: key },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    };
+    const alerts = async () =>
+      (await t.request('GET', `/v1/orgs/${o.id}/credits/alerts`, { token: o.key })).body.data as {
+        kind: string;
+      }[];
+    await consume(1, 'first'); // the free allocation: 100 → 99
+    const put = await t.request('PUT', `/v1/orgs/${o.id}/credits/settings`, {
+      token: o.admin.jwt,
+      body: { low_balance: { threshold: 60 } },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    await consume(50, 'below'); // 99 → 49: one alert, disarmed until the balance rises again
+    expect(await alerts()).toHaveLength(1);
+    await subscribe(o, 'enterprise');
+    await syncInvoices(t.deps, o.id); // the period's 25,000 arrive by sync, not by webhook
+    const { balance } = await credits(o);
+    expect(balance).toBeGreaterThan(25_000);
+    await consume(balance - 10, 'again'); // below 60 again: a second alert
+    expect(await alerts()).toHaveLength(2);
+  });
+
   it('a paid mid-period upgrade tops the period up to the new plan allocation', async () => {
     const o = await withCard('Upgrade Credits Co');
     // Use up the trial so the next subscription is paid from day one.

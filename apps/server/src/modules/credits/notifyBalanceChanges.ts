@@ -7,7 +7,7 @@ import { afterBalanceChange, type BalanceChange } from '../credit-alerts/afterBa
  * consumption or grant that already happened.
  */
 export async function notifyBalanceChanges(
-  deps: Deps,
+  deps: Pick<Deps, 'database' | 'clock' | 'logger' | 'env'>,
   changes: readonly (BalanceChange | null | undefined)[],
 ): Promise<void> {
   const real = changes.filter((c): c is BalanceChange => !!c);

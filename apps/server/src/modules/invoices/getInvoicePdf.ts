@@ -4,6 +4,8 @@ import type { Deps } from '../../deps.ts';
 import { DomainError, notFound } from '../../http/errors.ts';
 import { stripeErrorToDomain } from '../../stripe/classifyStripeError.ts';
 import { withStripeRetry } from '../../stripe/withStripeRetry.ts';
+import type { BalanceChange } from '../credit-alerts/afterBalanceChange.ts';
+import { notifyBalanceChanges } from '../credits/notifyBalanceChanges.ts';
 import { applyInvoice } from './applyInvoice.ts';
 import { buildInvoiceDocument } from './invoiceDocument.ts';
 import { renderInvoicePdf } from './renderInvoicePdf.ts';
@@ -15,7 +17,7 @@ import { findBillingOrg } from './repo.ts';
  * one that does not exist. Drafts have no PDF: their number and amounts are not final.
  */
 export async function getInvoicePdf(
-  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'env'>,
+  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'env' | 'logger'>,
   orgId: string,
   invoiceId: string,
 ) {
@@ -41,7 +43,9 @@ export async function getInvoicePdf(
     throw new DomainError('conflict', 'a draft invoice has no PDF until it is finalized', {
       field: 'invoice',
     });
-  await withOrgTx(deps.database, orgId, (tx) => applyInvoice(tx, orgId, invoice, observedAt));
+  const creditChanges: BalanceChange[] = [];
+  await withOrgTx(deps.database, orgId, (tx) => applyInvoice(tx, orgId, invoice, observedAt, creditChanges));
+  await notifyBalanceChanges(deps, creditChanges);
 
   const doc = buildInvoiceDocument({
     invoice,

@@ -42,7 +42,7 @@ export async function listInvoices(
 }
 
 async function refreshIfStale(
-  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger'>,
+  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger' | 'env'>,
   orgId: string,
   force: boolean,
 ) {

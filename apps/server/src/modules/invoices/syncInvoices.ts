@@ -3,6 +3,8 @@ import { withOrgTx } from '../../db/tx.ts';
 import type { Deps } from '../../deps.ts';
 import { stripeErrorToDomain } from '../../stripe/classifyStripeError.ts';
 import { withStripeRetry } from '../../stripe/withStripeRetry.ts';
+import type { BalanceChange } from '../credit-alerts/afterBalanceChange.ts';
+import { notifyBalanceChanges } from '../credits/notifyBalanceChanges.ts';
 import { applyInvoice } from './applyInvoice.ts';
 import { findBillingOrg } from './repo.ts';
 
@@ -13,7 +15,7 @@ import { findBillingOrg } from './repo.ts';
  * overwritten by what the page says. Returns how many invoices Stripe listed.
  */
 export async function syncInvoices(
-  deps: Pick<Deps, 'database' | 'stripe' | 'clock'>,
+  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger' | 'env'>,
   orgId: string,
 ): Promise<number> {
   const org = await withOrgTx(deps.database, orgId, (tx) => findBillingOrg(tx, orgId));
@@ -35,9 +37,13 @@ export async function syncInvoices(
     } catch (err) {
       throw stripeErrorToDomain(err, 'reading invoices');
     }
+    const creditChanges: BalanceChange[] = [];
     await withOrgTx(deps.database, orgId, async (tx) => {
-      for (const invoice of page.data) await applyInvoice(tx, orgId, invoice, observedAt);
+      for (const invoice of page.data) await applyInvoice(tx, orgId, invoice, observedAt, creditChanges);
     });
+    // A paid period found here (a webhook that never came) grants its credits like the webhook
+    // would, so the low-balance alerts and auto top-up see that grant too.
+    await notifyBalanceChanges(deps, creditChanges);
     seen += page.data.length;
     const last = page.data.at(-1);
     if (!page.has_more || !last) return seen;

@@ -24,7 +24,7 @@ export interface ListPaymentsInput {
  * implicit refresh cannot reach Stripe the last known history is served.
  */
 export async function listPayments(
-  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger'>,
+  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger' | 'env'>,
   orgId: string,
   input: ListPaymentsInput,
 ) {
@@ -50,7 +50,7 @@ export async function listPayments(
 }
 
 async function refreshIfStale(
-  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger'>,
+  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger' | 'env'>,
   orgId: string,
   force: boolean,
 ) {

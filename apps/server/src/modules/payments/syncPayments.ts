@@ -18,7 +18,7 @@ export const PAYMENT_EXPAND = ['latest_charge', 'latest_charge.refunds'];
  * invoice list already shows it as due. Returns how many PaymentIntents Stripe listed.
  */
 export async function syncPayments(
-  deps: Pick<Deps, 'database' | 'stripe' | 'clock'>,
+  deps: Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger' | 'env'>,
   orgId: string,
 ): Promise<number> {
   const customer = await withOrgTx(deps.database, orgId, (tx) => findCustomerId(tx, orgId));

@@ -10,9 +10,8 @@ import { healPaymentState } from './healPaymentState.ts';
 import { findOrgLink, readProjection } from './repo.ts';
 import { syncSubscriptions } from './syncSubscriptions.ts';
 
-export type SyncDeps = Pick<Deps, 'database' | 'stripe' | 'clock'> & {
-  env: Pick<Deps['env'], 'GRACE_PERIOD_DAYS'>;
-};
+/** Full env and a logger: a paid period found by a sync grants credits, and the alerts hook runs. */
+export type SyncDeps = Pick<Deps, 'database' | 'stripe' | 'clock' | 'logger' | 'env'>;
 
 export interface OrgSyncSummary {
   orgId: string;
