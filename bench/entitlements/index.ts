@@ -189,12 +189,18 @@ async function run() {
   });
   console.log(`sql       uncached path (withOrgTx + snapshot query), C=${c}: ${fmt(summarize(uncached))}`);
   const raw = rawDriver(bench, POOL);
+  // The same statement as readOrgSnapshot (modules/entitlements/repo.ts), without tx or RLS.
   const SNAPSHOT_SQL = `SELECT o.plan_key, o.subscription_status, o.trial_ends_at, o.billing_state, o.grace_ends_at,
       (SELECT c.balance FROM credit_accounts c WHERE c.org_id = o.id) AS balance,
+      g.expired_remaining, g.next_expiry,
       (SELECT json_object_agg(f.feature, f.usage) FROM feature_usage f WHERE f.org_id = o.id) AS usage
-    FROM organizations o WHERE o.id = $1`;
+    FROM organizations o,
+      LATERAL (SELECT coalesce(sum(remaining) FILTER (WHERE expires_at <= $2::timestamptz), 0) AS expired_remaining,
+          min(expires_at) FILTER (WHERE expires_at > $2::timestamptz) AS next_expiry
+        FROM credit_grants WHERE org_id = o.id AND remaining > 0 AND expires_at IS NOT NULL) g
+    WHERE o.id = $1`;
   const rawRun = await closedLoop(SQL_TOTAL, c, TIME_LIMIT_MS, async (i) => {
-    const r = await raw.query(SNAPSHOT_SQL, [orgs[i % orgs.length]!.id]);
+    const r = await raw.query(SNAPSHOT_SQL, [orgs[i % orgs.length]!.id, new Date().toISOString()]);
     return r.length === 1;
   });
   await raw.close();
