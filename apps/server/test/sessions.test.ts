@@ -75,7 +75,8 @@ describe('dashboard sessions', () => {
     const wrong = await t.request('PATCH', `/v1/orgs/${a.id}`, {
       cookie,
       body: { name: 'Alpha Co' },
-      headers: { 'x-csrf-token': `${csrf.slice(0, -1)}x` },
+      // One character off (never the same character: a token ending in "x" stayed valid).
+      headers: { 'x-csrf-token': `${csrf.slice(0, -1)}${csrf.endsWith('x') ? 'y' : 'x'}` },
     });
     expect(wrong.body.error.code).toBe('csrf_failed');
     expect((await t.request('GET', `/v1/orgs/${a.id}`, { cookie })).body.name).toBe('Alpha');
