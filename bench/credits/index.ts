@@ -1,16 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { buildApp } from '../../apps/server/src/app.ts';
-import { createClock } from '../../apps/server/src/clock.ts';
-import { migrate } from '../../apps/server/src/db/migrate.ts';
+import { loadavg, tmpdir } from 'node:os';
 import { withOrgTx } from '../../apps/server/src/db/tx.ts';
-import type { Deps } from '../../apps/server/src/deps.ts';
-import { loadEnv } from '../../apps/server/src/env.ts';
-import { createJwtVerifier } from '../../apps/server/src/http/auth/jwt.ts';
-import { createLogger } from '../../apps/server/src/http/logger.ts';
-import { createMetrics } from '../../apps/server/src/http/observability.ts';
-import { createApiKeyCache } from '../../apps/server/src/modules/api-keys/authenticateApiKey.ts';
 import { createApiKey } from '../../apps/server/src/modules/api-keys/createApiKey.ts';
 import { systemAudit } from '../../apps/server/src/modules/audit/recordAudit.ts';
 import {
@@ -21,7 +11,7 @@ import {
 import { runConsume } from '../../apps/server/src/modules/credits/consumeQueue.ts';
 import { grantCredits, newConsumptionId } from '../../apps/server/src/modules/credits/ledger.ts';
 import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
-import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
+import { machineLine, startBenchApp } from '../benchApp.ts';
 import { openBenchDatabase, rawDriver } from '../benchDatabase.ts';
 import { runChildClient } from '../childClient.ts';
 import { closedLoop, type RunResult, summarize } from '../webhooks/load.ts';
@@ -57,43 +47,15 @@ interface Row {
 }
 
 async function run() {
-  await migrate(database);
+  const server = await startBenchApp(bench, {
+    poolSize: POOL,
+    env: { RATE_LIMIT_PER_IP_PER_MINUTE: '100000000', RATE_LIMIT_PER_KEY_PER_MINUTE: '100000000' },
+  });
   // Tuning experiments only: SQL run after the migrations (e.g. to try a schema change).
   if (process.env.BENCH_SQL) await database.query(process.env.BENCH_SQL);
-  const env = loadEnv({
-    NODE_ENV: 'development',
-    TOLLGATE_DEMO: 'false',
-    LOG_LEVEL: 'silent',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    STRIPE_SECRET_KEY: 'sk_test_bench_0000',
-    STRIPE_API_BASE: 'http://127.0.0.1:9',
-    RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
-    RATE_LIMIT_PER_KEY_PER_MINUTE: '100000000',
-    DATABASE_POOL_SIZE: String(POOL),
-  });
-  const deps: Deps = {
-    env,
-    database,
-    clock: createClock(),
-    logger: createLogger(env.LOG_LEVEL),
-    jwt: createJwtVerifier(env),
-    apiKeyCache: createApiKeyCache(),
-    stripe: createStripeClient({
-      secretKey: 'sk_test_bench_0000',
-      apiBase: 'http://127.0.0.1:9',
-      maxNetworkRetries: 0,
-    }),
-  };
-  const app = await buildApp(deps, { dashboardDir: '/nonexistent', metrics: createMetrics() });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
+  const { deps, port } = server;
 
-  console.log(
-    `machine   ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  console.log(machineLine());
   console.log(`database  ${dbLabel}`);
   console.log(
     `server    Tollgate in this process on http://127.0.0.1:${port}; load client in a child process`,
@@ -152,7 +114,7 @@ async function run() {
       });
   }
   if (HTTP_ONLY) {
-    await app.close();
+    await server.close();
     report(rows);
     return;
   }
@@ -224,7 +186,7 @@ async function run() {
     }
   }
   await raw.close();
-  await app.close();
+  await server.close();
   report(rows);
 }
 

@@ -1,27 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import pino from 'pino';
-import { buildApp } from '../../apps/server/src/app.ts';
-import { createClock } from '../../apps/server/src/clock.ts';
-import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { creditAccounts, featureUsage } from '../../apps/server/src/db/schema/index.ts';
 import { withOrgTx } from '../../apps/server/src/db/tx.ts';
-import type { Deps } from '../../apps/server/src/deps.ts';
-import { loadEnv } from '../../apps/server/src/env.ts';
-import { createJwtVerifier } from '../../apps/server/src/http/auth/jwt.ts';
 import { createLogger } from '../../apps/server/src/http/logger.ts';
-import { createMetrics } from '../../apps/server/src/http/observability.ts';
-import { createApiKeyCache } from '../../apps/server/src/modules/api-keys/authenticateApiKey.ts';
 import { createApiKey } from '../../apps/server/src/modules/api-keys/createApiKey.ts';
 import { systemAudit } from '../../apps/server/src/modules/audit/recordAudit.ts';
 import { checkEntitlement } from '../../apps/server/src/modules/entitlements/checkEntitlement.ts';
 import { readOrgSnapshot } from '../../apps/server/src/modules/entitlements/repo.ts';
-import { createLiveHub } from '../../apps/server/src/modules/live/liveHub.ts';
 import { createOrg } from '../../apps/server/src/modules/orgs/createOrg.ts';
-import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
+import { machineLine, startBenchApp } from '../benchApp.ts';
 import { openBenchDatabase, rawDriver } from '../benchDatabase.ts';
 import { runChildClient } from '../childClient.ts';
 import { closedLoop, summarize } from '../webhooks/load.ts';
@@ -55,44 +46,17 @@ try {
 }
 
 async function run() {
-  await migrate(database);
-  const env = loadEnv({
-    NODE_ENV: 'development',
-    TOLLGATE_DEMO: 'false',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    STRIPE_SECRET_KEY: 'sk_test_bench_0000',
-    STRIPE_API_BASE: 'http://127.0.0.1:9',
+  const server = await startBenchApp(bench, {
+    poolSize: POOL,
     // One key per org does at most a few thousand checks a second here; the default per-key
     // limit (600,000/min) stays in force, so rate limiting is measured, not switched off.
-    DATABASE_POOL_SIZE: String(POOL),
-  });
-  const deps: Deps = {
-    env,
-    database,
-    clock: createClock(),
+    env: { LOG_LEVEL: 'info' },
     // Production logging (info), written nowhere: the cost of serializing log lines is counted.
-    logger: createLogger(env.LOG_LEVEL, pino.destination({ dest: '/dev/null', sync: false })),
-    jwt: createJwtVerifier(env),
-    apiKeyCache: createApiKeyCache(),
-    stripe: createStripeClient({
-      secretKey: 'sk_test_bench_0000',
-      apiBase: 'http://127.0.0.1:9',
-      maxNetworkRetries: 0,
-    }),
-    live: createLiveHub(database),
-  };
-  await deps.live?.ready();
-  const app = await buildApp(deps, { dashboardDir: '/nonexistent', metrics: createMetrics() });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
+    logger: (level) => createLogger(level, pino.destination({ dest: '/dev/null', sync: false })),
+  });
+  const { deps, port } = server;
 
-  console.log(
-    `machine   ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  console.log(machineLine());
   console.log(`database  ${dbLabel}`);
 
   // ---------------------------------------------------------------- seed
@@ -219,8 +183,7 @@ async function run() {
   console.log(
     `target    in-process p99 <= ${TARGET_IN_PROCESS_MS} ms: ${inProc.p99 <= TARGET_IN_PROCESS_MS ? 'met' : 'NOT met'} (p99 ${inProc.p99.toFixed(4)} ms)`,
   );
-  await app.close();
-  await deps.live?.close();
+  await server.close();
 }
 
 /** Runs client.ts as a child process against this server; resolves its result. */

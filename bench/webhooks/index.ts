@@ -1,23 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { buildApp } from '../../apps/server/src/app.ts';
-import { createClock } from '../../apps/server/src/clock.ts';
-import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { stripeEvents } from '../../apps/server/src/db/schema/index.ts';
 import { withSystemTx } from '../../apps/server/src/db/tx.ts';
-import type { Deps } from '../../apps/server/src/deps.ts';
-import { loadEnv } from '../../apps/server/src/env.ts';
-import { createJwtVerifier } from '../../apps/server/src/http/auth/jwt.ts';
-import { createLogger } from '../../apps/server/src/http/logger.ts';
-import { createMetrics } from '../../apps/server/src/http/observability.ts';
-import { createApiKeyCache } from '../../apps/server/src/modules/api-keys/authenticateApiKey.ts';
 import { createEventInbox } from '../../apps/server/src/modules/webhooks/eventInbox.ts';
 import { createInboxProcessor } from '../../apps/server/src/modules/webhooks/inboxProcessor.ts';
 import { storeEvent } from '../../apps/server/src/modules/webhooks/storeEvent.ts';
 import { stripeEventSchema } from '../../apps/server/src/modules/webhooks/verifyStripeEvent.ts';
-import { createStripeClient } from '../../apps/server/src/stripe/createStripeClient.ts';
+import { machineLine, startBenchApp } from '../benchApp.ts';
 import { openBenchDatabase, rawDriver } from '../benchDatabase.ts';
 import { runChildClient } from '../childClient.ts';
 import { closedLoop, postEvents, type RunResult, summarize } from './load.ts';
@@ -45,47 +35,19 @@ try {
 }
 
 async function run() {
-  await migrate(database);
-
   // ---------------------------------------------------------------- app
-  // The ingest path makes no Stripe calls; the client points at a closed loopback port, so
-  // anything that did call Stripe would fail loudly instead of leaving the machine.
-  const env = loadEnv({
-    NODE_ENV: 'development',
-    TOLLGATE_DEMO: 'false',
-    LOG_LEVEL: 'silent',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    STRIPE_SECRET_KEY: 'sk_test_bench_0000',
-    STRIPE_API_BASE: 'http://127.0.0.1:9',
-    STRIPE_WEBHOOK_SECRETS: SECRET,
-    RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
-    RATE_LIMIT_PER_KEY_PER_MINUTE: '100000000',
-    DATABASE_POOL_SIZE: String(POOL),
+  // The ingest path makes no Stripe calls (startBenchApp's client points at a closed port).
+  const server = await startBenchApp(bench, {
+    poolSize: POOL,
+    env: {
+      STRIPE_WEBHOOK_SECRETS: SECRET,
+      RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
+      RATE_LIMIT_PER_KEY_PER_MINUTE: '100000000',
+    },
   });
-  const deps: Deps = {
-    env,
-    database,
-    clock: createClock(),
-    logger: createLogger(env.LOG_LEVEL),
-    jwt: createJwtVerifier(env),
-    apiKeyCache: createApiKeyCache(),
-    stripe: createStripeClient({
-      secretKey: 'sk_test_bench_0000',
-      apiBase: 'http://127.0.0.1:9',
-      maxNetworkRetries: 0,
-    }),
-  };
-  const metrics = createMetrics();
-  const app = await buildApp(deps, { dashboardDir: '/nonexistent', metrics });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
+  const { deps, metrics, port } = server;
 
-  console.log(
-    `machine   ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  console.log(machineLine());
   console.log(`database  ${dbLabel}`);
   console.log(`server    Tollgate in this process on http://127.0.0.1:${port} (client in the same process)`);
   console.log(
@@ -287,7 +249,7 @@ async function run() {
     );
   }
   await raw.close();
-  await app.close();
+  await server.close();
 
   // ---------------------------------------------------------------- report
   printTable(rows);

@@ -2,6 +2,19 @@ ALTER TABLE "credit_consumptions" DROP CONSTRAINT "credit_consumptions_org_id_or
 --> statement-breakpoint
 ALTER TABLE "credit_ledger" DROP CONSTRAINT "credit_ledger_org_id_organizations_id_fk";
 --> statement-breakpoint
+-- Writes an org's account after its entries of a flush (when anything changed); true when the
+-- balance changed, i.e. when the org's `credits.updated` must be announced.
+CREATE OR REPLACE FUNCTION tollgate_credit_account_set(p_org text, p_start_bal integer, p_start_ovg integer,
+  p_state jsonb, p_now timestamptz)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE bal integer := (p_state->>'bal')::int; ovg integer := (p_state->>'ovg')::int;
+BEGIN
+  IF bal <> p_start_bal OR ovg <> p_start_ovg THEN
+    UPDATE credit_accounts SET balance = bal, overage = ovg, updated_at = p_now WHERE org_id = p_org;
+  END IF;
+  RETURN bal <> p_start_bal;
+END $fn$;
+--> statement-breakpoint
 -- Group commit, as in 0006, but the flush announces its balance changes in ONE notification (a
 -- JSON array; several when it would pass NOTIFY's 8,000-byte limit) instead of one per org:
 -- every pg_notify costs the flush, makes each listening process parse a message, and every
@@ -10,9 +23,8 @@ CREATE OR REPLACE FUNCTION tollgate_credit_consume(p_entries jsonb, p_precedence
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
   e jsonb; r jsonb; out_ jsonb := '[]'::jsonb;
-  cur text; state jsonb; start_bal integer; start_ovg integer; end_bal integer; end_ovg integer;
+  cur text; state jsonb; start_bal integer; start_ovg integer;
   base text := 'chg_' || substr(md5(random()::text || clock_timestamp()::text), 1, 14) || '_';
-  n integer := 0;
   msg text;
   buf text := '';
   orgs text[] := '{}';
@@ -21,12 +33,8 @@ DECLARE
 BEGIN
   FOR e IN SELECT value FROM jsonb_array_elements(p_entries) LOOP
     IF cur IS DISTINCT FROM e->>'o' THEN
-      IF cur IS NOT NULL THEN
-        end_bal := (state->>'bal')::int; end_ovg := (state->>'ovg')::int;
-        IF end_bal <> start_bal OR end_ovg <> start_ovg THEN
-          UPDATE credit_accounts SET balance = end_bal, overage = end_ovg, updated_at = p_now WHERE org_id = cur;
-          IF end_bal <> start_bal THEN orgs := orgs || cur; bals := bals || end_bal; END IF;
-        END IF;
+      IF cur IS NOT NULL AND tollgate_credit_account_set(cur, start_bal, start_ovg, state, p_now) THEN
+        orgs := orgs || cur; bals := bals || (state->>'bal')::int;
       END IF;
       cur := e->>'o';
       state := NULL;
@@ -39,17 +47,12 @@ BEGIN
     state := jsonb_build_object('bal', r->'after', 'ovg', r->'ovg');
     out_ := out_ || jsonb_build_array(r - 'ovg' - 'acc_balance' - 'acc_overage');
   END LOOP;
-  IF cur IS NOT NULL THEN
-    end_bal := (state->>'bal')::int; end_ovg := (state->>'ovg')::int;
-    IF end_bal <> start_bal OR end_ovg <> start_ovg THEN
-      UPDATE credit_accounts SET balance = end_bal, overage = end_ovg, updated_at = p_now WHERE org_id = cur;
-      IF end_bal <> start_bal THEN orgs := orgs || cur; bals := bals || end_bal; END IF;
-    END IF;
+  IF cur IS NOT NULL AND tollgate_credit_account_set(cur, start_bal, start_ovg, state, p_now) THEN
+    orgs := orgs || cur; bals := bals || (state->>'bal')::int;
   END IF;
   -- The same message as tollgate_credit_notify's, per org, batched.
   FOR i IN 1 .. coalesce(array_length(orgs, 1), 0) LOOP
-    n := n + 1;
-    msg := json_build_object('id', base || n, 'org_id', orgs[i], 'type', 'credits.updated',
+    msg := json_build_object('id', base || i, 'org_id', orgs[i], 'type', 'credits.updated',
       'object_id', NULL, 'data', json_build_object('balance', bals[i]))::text;
     IF buf <> '' AND octet_length(buf) + octet_length(msg) + 2 > 7500 THEN
       PERFORM pg_notify('tollgate_org_changes', '[' || buf || ']');
