@@ -99,6 +99,20 @@ describe('credits: grants, consumption, idempotency', () => {
       balance: 80,
       replayed: false,
     });
+    // Exactly the documented fields (the route serializes with plain JSON.stringify).
+    expect(Object.keys(r.body.consumption).sort()).toEqual(
+      [
+        'balance',
+        'breakdown',
+        'created_at',
+        'credits',
+        'event',
+        'id',
+        'overage',
+        'quantity',
+        'replayed',
+      ].sort(),
+    );
     expect(
       r.body.consumption.breakdown.map((b: { source: string; credits: number }) => [b.source, b.credits]),
     ).toEqual([

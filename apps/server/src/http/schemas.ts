@@ -24,3 +24,9 @@ export const isoDate = z.iso.datetime({ offset: true });
 
 /** Body of a mutation that takes nothing; rejects stray fields. */
 export const emptyBody = z.object({}).strict().optional();
+
+/**
+ * For hot routes whose replies we build ourselves from typed values: plain JSON.stringify instead
+ * of validating each reply against its zod schema (the schema still documents the route).
+ */
+export const plainJsonSerializer = () => (data: unknown) => JSON.stringify(data);

@@ -22,7 +22,8 @@ END $fn$;
 CREATE OR REPLACE FUNCTION tollgate_credit_consume(p_entries jsonb, p_precedence text, p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
-  e jsonb; r jsonb; out_ jsonb := '[]'::jsonb;
+  e jsonb; r jsonb;
+  outs jsonb[] := '{}';  -- an array, not a growing jsonb: appending to jsonb copies it each time
   cur text; state jsonb; start_bal integer; start_ovg integer;
   base text := 'chg_' || substr(md5(random()::text || clock_timestamp()::text), 1, 14) || '_';
   msg text;
@@ -45,7 +46,7 @@ BEGIN
       start_ovg := (r->>'acc_overage')::int;
     END IF;
     state := jsonb_build_object('bal', r->'after', 'ovg', r->'ovg');
-    out_ := out_ || jsonb_build_array(r - 'ovg' - 'acc_balance' - 'acc_overage');
+    outs := outs || r;  -- the caller ignores the working fields (ovg, acc_*)
   END LOOP;
   IF cur IS NOT NULL AND tollgate_credit_account_set(cur, start_bal, start_ovg, state, p_now) THEN
     orgs := orgs || cur; bals := bals || (state->>'bal')::int;
@@ -61,5 +62,5 @@ BEGIN
     buf := CASE WHEN buf = '' THEN msg ELSE buf || ',' || msg END;
   END LOOP;
   IF buf <> '' THEN PERFORM pg_notify('tollgate_org_changes', '[' || buf || ']'); END IF;
-  RETURN out_;
+  RETURN to_jsonb(outs);
 END $fn$;

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.ts';
 import { requireOperator, requireOrg } from '../../http/auth/orgAccess.ts';
-import { authErrors, errorBody, isoDate, limitQuery, orgIdParam } from '../../http/schemas.ts';
+import {
+  authErrors,
+  errorBody,
+  isoDate,
+  limitQuery,
+  orgIdParam,
+  plainJsonSerializer,
+} from '../../http/schemas.ts';
 import type { App } from '../../http/types.ts';
 import { consumeCredits } from './consumeCredits.ts';
 import { getCredits } from './getCredits.ts';
@@ -107,6 +114,8 @@ export function registerCreditRoutes(app: App, deps: Deps) {
         body: consumeItem,
         response: { 200: z.object({ consumption: consumptionView }), ...consumeErrors },
       },
+      // On the host's request path; the reply is the ledger function's, built to this schema.
+      serializerCompiler: plainJsonSerializer,
     },
     async (request) => {
       const ctx = await requireOrg(deps, request, request.params.org, 'admin');
@@ -133,6 +142,7 @@ export function registerCreditRoutes(app: App, deps: Deps) {
         body: z.object({ items: z.array(consumeItem).min(1).max(100) }).strict(),
         response: { 200: z.object({ consumptions: z.array(consumptionView) }), ...consumeErrors },
       },
+      serializerCompiler: plainJsonSerializer,
     },
     async (request) => {
       const ctx = await requireOrg(deps, request, request.params.org, 'admin');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.ts';
 import { requireOrg } from '../../http/auth/orgAccess.ts';
-import { authErrors, orgIdParam } from '../../http/schemas.ts';
+import { authErrors, orgIdParam, plainJsonSerializer } from '../../http/schemas.ts';
 import type { App } from '../../http/types.ts';
 import { checkEntitlement, listEntitlements } from './checkEntitlement.ts';
 import { ENTITLEMENT_REASONS } from './decideEntitlement.ts';
@@ -41,7 +41,7 @@ export const entitlementView = z
  */
 const lean = {
   logLevel: 'warn' as const,
-  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+  serializerCompiler: plainJsonSerializer,
 };
 
 export function registerEntitlementRoutes(app: App, deps: Deps) {
